@@ -1,0 +1,1 @@
+"""Statistics, one question per module. The public names are re-exported from :mod:`gaussprobe`."""
