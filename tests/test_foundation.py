@@ -142,3 +142,14 @@ def test_random_directions_are_unit_and_seeded():
     u = random_directions(7, 5, 3)
     np.testing.assert_allclose(np.linalg.norm(u, axis=0), 1.0, rtol=1e-14)
     np.testing.assert_array_equal(u, random_directions(7, 5, 3))
+
+
+@pytest.mark.parametrize("block", [1, 7, None])
+def test_project_rows_matches_matmul(rng, to_backend, block):
+    from gaussprobe._backend import to_numpy
+    from gaussprobe.stats._moments import project_rows
+
+    x = rng.standard_normal((50, 6)).astype(np.float32)
+    u = random_directions(6, 4, 0)
+    got = to_numpy(project_rows(check_embeddings(to_backend(x)), u, block_size=block))
+    np.testing.assert_allclose(got, x.astype(np.float64) @ u, rtol=1e-12)

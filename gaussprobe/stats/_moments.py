@@ -125,6 +125,23 @@ def whitener(spec: Spectrum, xp: Any, *, symmetric: bool = True) -> Array:
     return w @ spec.eigenvectors.T if symmetric else w
 
 
+def project_rows(emb: Embeddings, directions: np.ndarray, *, block_size: int | None = None) -> Array:
+    """``x @ U`` for host directions ``U`` (d, k), computed in row blocks in the compute dtype.
+
+    Returns an ``(n, k)`` array on the input's device; the upcast copy of ``x`` is never materialised.
+    """
+    xp = emb.xp
+    u = emb.asarray(directions)
+    k = int(directions.shape[1])
+    bs = block_size or block_rows_for(emb.n_features)
+    if bs >= emb.n_samples:
+        return emb.full() @ u
+    out = xp.empty((emb.n_samples, k), dtype=emb.float, device=emb.device)
+    for a, b in row_blocks(emb.n_samples, bs):
+        out[a:b, :] = emb.rows(a, b) @ u
+    return out
+
+
 def principal_projection(x: Any, /, *, n_components: int | None = None, dtype: str = "float64") -> Any:
     """Project centred embeddings onto their top principal directions.
 
@@ -167,6 +184,7 @@ __all__ = [
     "Spectrum",
     "covariance_state",
     "principal_projection",
+    "project_rows",
     "require_full_rank",
     "spectrum",
     "whitener",
