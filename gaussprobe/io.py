@@ -1,22 +1,166 @@
 """Load embedding matrices from files safely, and the bundled demo embeddings.
 
 Nothing here unpickles data: ``.npy``/``.npz`` are read with ``allow_pickle=False`` and torch files with
-``torch.load(weights_only=True)``.
+``torch.load(weights_only=True)``. Large files are memory-mapped (``.npy``, ``.safetensors``, Arrow IPC)
+or filled into one preallocated array (Parquet, CSV, JSON lines), so reading never holds a second full
+copy of the data. Every failure raises :class:`EmbeddingFileError` with a one-line message that says
+what was expected, what was found and how to fix it.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ._readers import (
+    EmbeddingFileError,
+    check_matrix,
+    fail,
+    read_arrow_like,
+    read_delimited,
+    read_jsonl,
+    read_npy,
+    read_npz,
+    read_safetensors,
+    read_torch,
+    resolve_format,
+    sniff_format,
+)
+
 DEMO_FILE = "minilm_stdlib.npz"
+EmbeddingFileError.__module__ = __name__
 
 
-class EmbeddingFileError(ValueError):
-    """A file could not be read as an embedding matrix (missing, unknown format, corrupt, ambiguous...)."""
+@dataclass(frozen=True, slots=True)
+class LoadedEmbeddings:
+    """An embedding matrix read from a file, with where it came from (used by the CLI)."""
+
+    data: np.ndarray
+    path: str
+    format: str
+    key: str | None = None
+    n_rows_in_file: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+
+# ---------------------------------------------------------------- public entry points
+def read_embeddings(
+    path: str | os.PathLike[str],
+    *,
+    key: str | None = None,
+    column: str | None = None,
+    max_rows: int | None = None,
+    format: str | None = None,
+    mmap: bool | None = None,
+) -> LoadedEmbeddings:
+    """Like :func:`load_embeddings`, but also say which format and key were used."""
+    p = Path(path)
+    if max_rows is not None and (not isinstance(max_rows, int) or max_rows < 1):
+        msg = f"`max_rows` must be a positive integer or None; got {max_rows!r}."
+        raise ValueError(msg)
+    if key is not None and column is not None:
+        msg = "give either `key` (npz, torch, safetensors, jsonl) or `column` (parquet, arrow), not both."
+        raise ValueError(msg)
+    if not p.exists():
+        raise fail(p, "no such file")
+    if p.is_dir():
+        raise fail(p, "is a directory; expected an embedding file")
+    if p.stat().st_size == 0:
+        raise fail(p, "is empty (0 bytes)")
+    fmt = resolve_format(p, format)
+    chosen: str | None = None
+    n_file: int | None = None
+    try:
+        if fmt == "npy":
+            data = read_npy(p, max_rows, mmap)
+            n_file = None
+        elif fmt == "npz":
+            data, chosen = read_npz(p, key, max_rows)
+        elif fmt == "torch":
+            data, chosen = read_torch(p, key, max_rows)
+        elif fmt == "safetensors":
+            data, chosen = read_safetensors(p, key, max_rows)
+        elif fmt in {"parquet", "arrow"}:
+            data, chosen, n_file = read_arrow_like(p, fmt, column if column is not None else key, max_rows)
+        elif fmt in {"csv", "tsv"}:
+            data = read_delimited(p, "," if fmt == "csv" else "\t", max_rows)
+        else:
+            data, chosen = read_jsonl(p, key, max_rows)
+    except (EmbeddingFileError, ImportError):
+        raise
+    except MemoryError:
+        raise fail(p, "does not fit in memory; read fewer rows with --max-rows (max_rows=...)") from None
+    except Exception as exc:  # noqa: BLE001 - a parser failed in a way we did not foresee: still one clear line
+        text = str(exc).splitlines()[0] if str(exc) else ""
+        raise fail(p, f"could not be read as {fmt} ({type(exc).__name__}: {text[:200]})") from None
+    check_matrix(p, data, "the embedding matrix")
+    return LoadedEmbeddings(data=data, path=str(p), format=fmt, key=chosen, n_rows_in_file=n_file)
+
+
+def load_embeddings(
+    path: str | os.PathLike[str],
+    *,
+    key: str | None = None,
+    column: str | None = None,
+    max_rows: int | None = None,
+    format: str | None = None,
+    mmap: bool | None = None,
+) -> np.ndarray:
+    """Read an embedding matrix ``(n_samples, n_features)`` from a file, safely.
+
+    Parameters
+    ----------
+    path : str or path-like
+        ``.npy``, ``.npz``, ``.pt``/``.pth``, ``.safetensors``, ``.parquet``, ``.arrow``/``.feather``,
+        ``.csv``, ``.tsv`` or ``.jsonl``. The content is sniffed, so a wrong extension is tolerated.
+    key : str, optional
+        Which array of an ``.npz``, tensor of a torch dict or ``.safetensors`` file, or field of JSON-lines
+        objects. Not needed when there is only one (or only one 2-D numeric one).
+    column : str, optional
+        Which list-of-numbers column of a Parquet/Arrow table. Without it, the only list column, or else
+        all columns (which must then all be numeric), form the matrix.
+    max_rows : int, optional
+        Read only the first ``max_rows`` rows.
+    format : str, optional
+        Force a format (``"npy"``, ``"npz"``, ``"torch"``, ``"safetensors"``, ``"parquet"``, ``"arrow"``,
+        ``"csv"``, ``"tsv"``, ``"jsonl"``) instead of detecting it.
+    mmap : bool, optional
+        Memory-map ``.npy`` files (default: when larger than 64 MiB). ``.safetensors`` are always
+        memory-mapped.
+
+    Returns
+    -------
+    ndarray
+        The matrix in the file's numeric dtype (float32 stays float32; bfloat16 becomes float32).
+        It may be a read-only memory map.
+
+    Raises
+    ------
+    EmbeddingFileError
+        (a ``ValueError``) when the file is missing, of unknown format, truncated or corrupt, holds
+        pickled objects (refused: unpickling can run code), ragged rows or non-numeric columns, or when
+        several arrays could be meant (they are listed).
+    ImportError
+        When reading the format needs an optional dependency that is missing (with the install command).
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from gaussprobe.io import load_embeddings
+    >>> path = os.path.join(tempfile.mkdtemp(), "emb.npy")
+    >>> np.save(path, np.ones((10, 3), dtype=np.float32))
+    >>> print(load_embeddings(path).shape)
+    (10, 3)
+    """
+    return read_embeddings(path, key=key, column=column, max_rows=max_rows, format=format,
+                           mmap=mmap).data
 
 
 def load_demo(*, normalize: bool = False) -> tuple[np.ndarray, list[str], dict[str, Any]]:
@@ -63,4 +207,5 @@ def load_demo(*, normalize: bool = False) -> tuple[np.ndarray, list[str], dict[s
     return embeddings, sentences, metadata
 
 
-__all__ = ["EmbeddingFileError", "load_demo"]
+__all__ = ["EmbeddingFileError", "LoadedEmbeddings", "load_demo", "load_embeddings", "read_embeddings",
+           "sniff_format"]
