@@ -1,0 +1,221 @@
+"""Centring and whitening shared by the affine-invariant multivariate normality tests.
+
+Mardia's and Henze-Zirkler's statistics depend on the data only through the Mahalanobis products
+``D_jk = (x_j - x̄)ᵀ S⁻¹ (x_k - x̄) = z_jᵀ z_k`` with ``z = Wᵀ (x - x̄)`` for any ``W`` with
+``W Wᵀ = S⁻¹``. Here
+
+* the mean and covariance ``S`` (divisor ``n`` for ``"biased"``, ``n - 1`` for ``"unbiased"``) are
+  accumulated in float64 in one blocked pass (a mergeable :class:`~._moments.CovarianceState`; NumPy
+  input is split over threads with single-threaded BLAS), whatever the compute dtype;
+* ``W = V Λ^{-1/2}`` comes from the eigendecomposition ``S = V Λ Vᵀ``, so the numerical rank is
+  explicit; a singular covariance or ``n_samples <= n_features + 1`` raises a ValueError that says how
+  to proceed, and no ill-conditioned linear system is ever solved;
+* the whitened rows are produced block by block, in float64 or cast to the compute dtype.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._backend import block_rows_for, row_blocks, to_numpy
+from .._kernels.gram import parallel_map, single_threaded_blas, split_range, worker_count
+from .._typing import Array
+from .._validation import Embeddings, check_choice
+from .._warnings import PrecisionWarning
+from ._moments import CovarianceState, require_full_rank, spectrum, whitener
+
+COVARIANCE_CHOICES = ("biased", "unbiased")
+#: Bytes of float64 rows per block in the covariance and whitening passes.
+_PASS_BUDGET = 16 * 2**20
+
+
+@dataclass(frozen=True)
+class Whitening:
+    """Mean, covariance convention and whitening transform of a validated embedding matrix."""
+
+    emb: Embeddings
+    mean: Array  # (d,) float64, on the input's device
+    transform: Array  # (d, d) float64: z = (x - mean) @ transform has identity covariance
+    covariance: str
+    ddof: int
+    eigenvalues: np.ndarray  # host, ascending
+
+    @property
+    def n_samples(self) -> int:
+        return self.emb.n_samples
+
+    @property
+    def n_features(self) -> int:
+        return self.emb.n_features
+
+    def block(self, start: int, stop: int) -> Array:
+        """Whitened rows ``start:stop`` in float64 (on the input's device)."""
+        xp = self.emb.xp
+        x = self.emb.data[start:stop, :]
+        if x.dtype != xp.float64:
+            x = xp.astype(x, xp.float64)
+        return (x - self.mean) @ self.transform
+
+
+def pass_rows(d: int) -> int:
+    """Rows per block of the float64 covariance and whitening passes."""
+    return max(1, min(8192, block_rows_for(d, budget_bytes=_PASS_BUDGET)))
+
+
+def check_covariance(covariance: Any) -> int:
+    """Validate ``covariance`` and return its ddof."""
+    check_choice(covariance, "covariance", COVARIANCE_CHOICES)
+    return 0 if covariance == "biased" else 1
+
+
+def whiten(emb: Embeddings, *, what: str, covariance: str = "biased", name: str = "x") -> Whitening:
+    """Mean, covariance and eigen-whitening transform; raises when the covariance is not full rank.
+
+    ``what`` names the statistic in error messages. Besides ``n_samples <= n_features`` and a
+    numerically singular covariance, ``n_samples == n_features + 1`` is refused: the whitened points
+    then form a regular simplex, so every affine-invariant statistic is a constant.
+    """
+    ddof = check_covariance(covariance)
+    xp = emb.xp
+    n, d = emb.n_samples, emb.n_features
+    state = _covariance_state(emb)
+    if isinstance(emb.data, np.ndarray):
+        # LAPACK's eigh on a few hundred columns is fastest single-threaded (and far more robust to
+        # a busy machine, where multithreaded OpenBLAS can be 100x slower)
+        with single_threaded_blas():
+            spec = spectrum(state.covariance(ddof), xp)
+    else:
+        spec = spectrum(state.covariance(ddof), xp)
+    require_full_rank(spec, n=n, d=d, what=what, name=name)
+    if n == d + 1:
+        msg = (f"{what} is degenerate when n_samples = n_features + 1 (here n_samples={n}, "
+               f"n_features={d}): the whitened points form a regular simplex, so the statistic is the "
+               "same for every data set and carries no evidence. Collect more samples, or reduce the "
+               f"dimension first, e.g. gaussprobe.principal_projection({name}, n_components=k) with "
+               f"k < {n - 1}, or use the projection tests (gaussprobe.projection_normality).")
+        raise ValueError(msg)
+    return Whitening(emb=emb, mean=state.mean, transform=whitener(spec, xp, symmetric=False),
+                     covariance=covariance, ddof=ddof, eigenvalues=spec.host_eigenvalues)
+
+
+def _covariance_state(emb: Embeddings) -> CovarianceState:
+    xp = emb.xp
+    n, d = emb.n_samples, emb.n_features
+    bs = pass_rows(d)
+    if not isinstance(emb.data, np.ndarray):
+        state = CovarianceState.empty(xp, d, dtype=xp.float64, device=emb.device)
+        for a, b in row_blocks(n, bs):
+            x = emb.data[a:b, :]
+            state.update(x if x.dtype == xp.float64 else xp.astype(x, xp.float64), xp)
+        return state
+    x = emb.data
+    blocks = list(row_blocks(n, bs))
+    threads = worker_count(2.0 * n * d * d)
+
+    def part(chunk: range) -> CovarianceState:
+        st = CovarianceState.empty(np, d, dtype=np.float64, device="cpu")
+        buf = np.empty((bs, d))
+        for k in chunk:
+            a, b = blocks[k]
+            c = buf[: b - a]
+            mb = np.mean(x[a:b], axis=0, dtype=np.float64)
+            np.subtract(x[a:b], mb, out=c)
+            st.merge(CovarianceState(n=b - a, mean=mb, m2=c.T @ c), np)
+        return st
+
+    parts = parallel_map(part, split_range(len(blocks), threads), threads)
+    state = parts[0]
+    for p in parts[1:]:
+        state.merge(p, np)
+    return state
+
+
+def whitened_rows(wh: Whitening, *, scale: float = 1.0) -> tuple[Array, Array]:
+    """All whitened rows ``scale * z_i`` in the compute dtype and the float64 ``|z_i|²`` (unscaled).
+
+    The rows are formed in float64 block by block (threaded for NumPy input) and only then cast, so
+    the squared norms are float64-accurate even when the pairwise work runs in float32.
+    """
+    emb = wh.emb
+    xp = emb.xp
+    n, d = emb.n_samples, emb.n_features
+    bs = pass_rows(d)
+    w = wh.transform * scale if scale != 1.0 else wh.transform
+    if not isinstance(emb.data, np.ndarray):
+        z = xp.empty((n, d), dtype=emb.float, device=emb.device)
+        r = xp.empty((n,), dtype=xp.float64, device=emb.device)
+        for a, b in row_blocks(n, bs):
+            zb = wh.block(a, b)
+            r[a:b] = xp.sum(zb * zb, axis=1)
+            zs = zb * scale if scale != 1.0 else zb
+            z[a:b, :] = zs if emb.float == xp.float64 else xp.astype(zs, emb.float)
+        return z, r
+    x = emb.data
+    mean = np.asarray(wh.mean)
+    w_np = np.asarray(w)
+    out_dtype = np.float64 if emb.dtype == "float64" else np.float32
+    z_np = np.empty((n, d), dtype=out_dtype)
+    r_np = np.empty(n)
+    blocks = list(row_blocks(n, bs))
+    threads = worker_count(2.0 * n * d * d)
+    inv_scale2 = 1.0 / (scale * scale)
+
+    def part(chunk: range) -> None:
+        c = np.empty((bs, d))
+        zt = np.empty((bs, d)) if out_dtype != np.float64 else None
+        for k in chunk:
+            a, b = blocks[k]
+            cb = c[: b - a]
+            np.subtract(x[a:b], mean, out=cb)
+            target = z_np[a:b] if zt is None else zt[: b - a]
+            np.matmul(cb, w_np, out=target)
+            r_np[a:b] = np.einsum("ij,ij->i", target, target) * inv_scale2
+            if zt is not None:
+                z_np[a:b] = target
+
+    parallel_map(part, split_range(len(blocks), threads), threads)
+    return z_np, r_np
+
+
+def warn_if_tf32(emb: Embeddings, what: str) -> None:
+    """PrecisionWarning when float32 matrix products on CUDA may run in TF32 (10-bit mantissa)."""
+    if emb.dtype != "float32" or emb.backend != "torch" or "cuda" not in str(emb.device):
+        return
+    import torch
+
+    if bool(torch.backends.cuda.matmul.allow_tf32):
+        msg = (f"{what}: torch.backends.cuda.matmul.allow_tf32 is enabled, so the float32 Gram products "
+               "run in TF32 (about 3 significant digits per product); expect relative errors around "
+               "1e-3 in the statistic. Use dtype='float64' (or disable TF32) for p-values you rely on.")
+        warnings.warn(msg, PrecisionWarning, stacklevel=3)
+
+
+def host_vector(a: Array) -> np.ndarray:
+    """A short device vector as a float64 host array."""
+    return np.asarray(to_numpy(a), dtype=np.float64)
+
+
+def log_sum_exp(v: np.ndarray) -> float:
+    """``log Σ exp(v)`` of a host vector, exact for any magnitude."""
+    m = float(np.max(v)) if v.size else -math.inf
+    if not math.isfinite(m):
+        return m
+    return m + math.log(math.fsum(np.exp(v - m).tolist()))
+
+
+__all__ = [
+    "COVARIANCE_CHOICES",
+    "Whitening",
+    "check_covariance",
+    "host_vector",
+    "log_sum_exp",
+    "pass_rows",
+    "warn_if_tf32",
+    "whiten",
+    "whitened_rows",
+]
