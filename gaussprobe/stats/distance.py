@@ -1,0 +1,501 @@
+"""How far is a sample from the nearest isotropic Gaussian ``N(0, σ² I)``?
+
+Three complementary answers, each with its noise floor:
+
+* the closed-form Bures–Wasserstein distance between the Gaussian with the sample's mean and covariance
+  and the closest ``N(0, σ² I)``, split into a mean ("narrow cone") part and an anisotropy part;
+* the covariance-spectrum measures and John's sphericity test (:mod:`gaussprobe.stats.spectrum`);
+* a sliced 2-Wasserstein distance between standardised random projections and ``N(0, 1)``, which sees
+  non-Gaussian *shape* (tails, skew, multimodality) that the first two cannot, with a Monte-Carlo null
+  reference computed for the same ``n`` and the same directions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+
+from .._backend import block_rows_for, namespace_of, row_blocks, to_numpy
+from .._random import random_directions
+from .._results import Result, TestResult
+from .._typing import Array, ArrayLike, DTypeName, RNGLike
+from .._validation import check_embeddings, check_positive_int
+from ._moments import project_rows
+from .spectrum import (
+    SpectrumResult,
+    centred_moments,
+    john_u,
+    require_variance,
+    spectrum_result,
+    sphericity_from_u,
+    warn_if_rank_deficient,
+)
+
+#: Budget of null draws (``n · n_projections · n_null``) used when ``n_null=None``.
+NULL_DRAW_BUDGET = 2**26
+#: Bounds of the automatic number of null replicates.
+N_NULL_RANGE = (4, 99)
+
+
+def auto_n_null(n_samples: int, n_projections: int) -> int:
+    """Null replicates chosen when ``n_null=None``: ``2**26 // (n · k)`` clipped to ``[4, 99]``.
+
+    This keeps the null near 2**26 float32 normal draws (about 1-2 s on one core) unless that would
+    leave fewer than 4 replicates; 99 replicates give a p-value resolution of 0.01.
+    """
+    lo, hi = N_NULL_RANGE
+    return int(min(hi, max(lo, NULL_DRAW_BUDGET // max(1, n_samples * n_projections))))
+
+
+def _resolve_n_null(n_null: int | None, n: int, k: int) -> int:
+    if n_null is None:
+        return auto_n_null(n, k)
+    return check_positive_int(n_null, "n_null", minimum=0)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class BuresWassersteinResult(Result):
+    """2-Wasserstein distance from ``N(μ, Σ)`` to the closest ``N(0, σ² I)`` (closed form).
+
+    Attributes
+    ----------
+    w2 : float
+        The minimal distance :math:`\\sqrt{\\|\\mu\\|^2 + \\operatorname{tr}\\Sigma -
+        (\\operatorname{tr}\\Sigma^{1/2})^2/d}`, in the units of the data.
+    w2_squared : float
+        Its square.
+    sigma : float
+        The minimising scale :math:`\\sigma^* = \\operatorname{tr}(\\Sigma^{1/2})/d`.
+    second_moment : float
+        :math:`E\\|x\\|^2 = \\|\\mu\\|^2 + \\operatorname{tr}\\Sigma` (the squared distance to
+        :math:`\\sigma = 0`), the normaliser.
+    normalized : float
+        ``w2_squared / second_moment``, in [0, 1]: 0 for an isotropic centred Gaussian, 1 for a point
+        mass away from the origin.
+    mean_part : float
+        :math:`\\|\\mu\\|^2 / E\\|x\\|^2`: the share due to the mean offset (the "narrow cone").
+    anisotropy_part : float
+        :math:`(\\operatorname{tr}\\Sigma - (\\operatorname{tr}\\Sigma^{1/2})^2/d) / E\\|x\\|^2
+        = \\sum_i(\\sqrt{\\lambda_i} - \\sigma^*)^2 / E\\|x\\|^2`: the share due to an uneven spectrum.
+        ``normalized = mean_part + anisotropy_part``.
+    """
+
+    w2: float
+    w2_squared: float
+    sigma: float
+    second_moment: float
+    normalized: float
+    mean_part: float
+    anisotropy_part: float
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class SlicedWassersteinResult(Result):
+    """Sliced 2-Wasserstein distance between standardised projections and ``N(0, 1)``.
+
+    Attributes
+    ----------
+    statistic : float
+        Mean over directions of the squared distance :math:`W_2^2(\\hat F_{z_j}, N(0,1))`.
+    distance : float
+        ``sqrt(statistic)`` (the sliced :math:`W_2`).
+    per_direction : ndarray of shape (n_projections,)
+        The squared distance of each direction.
+    quantization_floor : float
+        :math:`C_n`, the smallest squared distance any ``n``-point sample can have from ``N(0, 1)``;
+        every entry of ``per_direction`` is at least this.
+    null_mean, null_std, null_quantile_95 : float or None
+        Mean, standard deviation (``ddof=1``) and 95% quantile of ``statistic`` over ``n_null``
+        Gaussian samples with the same ``n`` and the same directions (None when ``n_null`` is 0; the
+        standard deviation needs ``n_null ≥ 2``).
+    null_statistics : ndarray or None
+        The ``n_null`` null replicates of ``statistic``.
+    excess_ratio : float or None
+        ``statistic / null_mean``: about 1 for Gaussian data.
+    pvalue : float or None
+        Monte-Carlo p-value ``(1 + #{null ≥ statistic}) / (1 + n_null)``; it cannot be below
+        ``1 / (1 + n_null)``.
+    n_projections, n_null, n_samples : int
+        Number of directions, null replicates and rows.
+    """
+
+    statistic: float
+    distance: float
+    per_direction: np.ndarray
+    quantization_floor: float
+    null_mean: float | None
+    null_std: float | None
+    null_quantile_95: float | None
+    null_statistics: np.ndarray | None
+    excess_ratio: float | None
+    pvalue: float | None
+    n_projections: int
+    n_null: int
+    n_samples: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class IsotropicDistanceResult(Result):
+    """Distance of a sample from the nearest isotropic Gaussian (see :func:`isotropic_distance`).
+
+    Attributes
+    ----------
+    bures_wasserstein : BuresWassersteinResult
+        Closed-form distance of the moment-matched Gaussian to the closest ``N(0, σ² I)``.
+    spectrum : SpectrumResult
+        Effective rank, participation ratio, condition number, numerical rank, IsoScore, John's U.
+    sphericity : TestResult
+        John's sphericity test in the Ledoit–Wolf form (valid for ``n_features > n_samples``).
+    sliced : SlicedWassersteinResult
+        Sliced :math:`W_2` of standardised projections to ``N(0, 1)`` with its Monte-Carlo null.
+    rank : int
+        Numerical rank of the centred covariance (also in ``spectrum``).
+    n_samples, n_features : int
+        Shape of the input.
+    """
+
+    bures_wasserstein: BuresWassersteinResult
+    spectrum: SpectrumResult
+    sphericity: TestResult
+    sliced: SlicedWassersteinResult
+    rank: int
+    n_samples: int
+    n_features: int
+
+
+# -------------------------------------------------------------------------- Bures–Wasserstein
+def _bw_from_eigenvalues(mean_sq_norm: float, eigenvalues: np.ndarray) -> BuresWassersteinResult:
+    lam = np.clip(np.asarray(eigenvalues, dtype=np.float64), 0.0, None)
+    d = lam.size
+    root = np.sqrt(lam)
+    sigma = float(root.sum() / d)
+    anisotropy = float(np.sum((root - sigma) ** 2))  # = tr Σ − (tr Σ^{1/2})² / d, without cancellation
+    second = float(mean_sq_norm + lam.sum())
+    w2sq = float(mean_sq_norm + anisotropy)
+    if not second > 0:
+        msg = ("the distance to N(0, σ²I) is not normalisable for a point mass at the origin "
+               "(zero mean and zero covariance).")
+        raise ValueError(msg)
+    return BuresWassersteinResult(
+        w2=math.sqrt(w2sq), w2_squared=w2sq, sigma=sigma, second_moment=second,
+        normalized=w2sq / second, mean_part=float(mean_sq_norm) / second,
+        anisotropy_part=anisotropy / second,
+    )
+
+
+def bures_wasserstein_isotropic(mean: ArrayLike, covariance: ArrayLike, /) -> BuresWassersteinResult:
+    r"""2-Wasserstein distance from :math:`N(\mu, \Sigma)` to the closest :math:`N(0, \sigma^2 I)`.
+
+    Parameters
+    ----------
+    mean : array of shape (d,)
+        :math:`\mu` (host or device array).
+    covariance : array of shape (d, d)
+        :math:`\Sigma`, symmetric positive semi-definite.
+
+    Returns
+    -------
+    BuresWassersteinResult
+
+    Notes
+    -----
+    For Gaussians, :math:`W_2^2(N(\mu_1,\Sigma_1), N(\mu_2,\Sigma_2)) = \|\mu_1-\mu_2\|^2 +
+    \operatorname{tr}\Sigma_1 + \operatorname{tr}\Sigma_2 - 2\operatorname{tr}(\Sigma_2^{1/2}\Sigma_1
+    \Sigma_2^{1/2})^{1/2}` (the Bures–Wasserstein formula). With :math:`\Sigma_2 = \sigma^2 I` and
+    :math:`\mu_2 = 0`,
+
+    .. math:: W_2^2(\sigma) = \|\mu\|^2 + \operatorname{tr}\Sigma + d\sigma^2 - 2\sigma
+              \operatorname{tr}\Sigma^{1/2},
+
+    a parabola in :math:`\sigma` minimised at :math:`\sigma^* = \operatorname{tr}(\Sigma^{1/2})/d`, with
+    minimum :math:`\|\mu\|^2 + \operatorname{tr}\Sigma - (\operatorname{tr}\Sigma^{1/2})^2/d =
+    \|\mu\|^2 + \sum_i (\sqrt{\lambda_i} - \sigma^*)^2` (the second form avoids cancellation).
+    Dividing by :math:`W_2^2(0) = \|\mu\|^2 + \operatorname{tr}\Sigma = E\|x\|^2` maps it to
+    :math:`[0, 1]`. Eigenvalues below zero (rounding) are clipped at 0.
+
+    References
+    ----------
+    .. [1] D. C. Dowson and B. V. Landau, "The Fréchet distance between multivariate normal
+       distributions", Journal of Multivariate Analysis 12(3), 450-455, 1982.
+    .. [2] R. Bhatia, T. Jain and Y. Lim, "On the Bures–Wasserstein distance between positive definite
+       matrices", Expositiones Mathematicae 37(2), 165-191, 2019.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussprobe.stats.distance import bures_wasserstein_isotropic
+    >>> res = bures_wasserstein_isotropic(np.zeros(2), np.diag([1.0, 4.0]))
+    >>> print(f"sigma={res.sigma:.2f} W2^2={res.w2_squared:.2f}")
+    sigma=1.50 W2^2=0.50
+    """
+    mu = np.asarray(to_numpy(mean), dtype=np.float64)
+    cov = np.asarray(to_numpy(covariance), dtype=np.float64)
+    if mu.ndim != 1 or cov.shape != (mu.size, mu.size):
+        msg = (f"`mean` must have shape (d,) and `covariance` shape (d, d); got {mu.shape} and "
+               f"{cov.shape}.")
+        raise ValueError(msg)
+    if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(cov))):
+        msg = "`mean` and `covariance` must be finite."
+        raise ValueError(msg)
+    scale = float(np.abs(cov).max()) if cov.size else 0.0
+    if not np.allclose(cov, cov.T, rtol=0.0, atol=1e-10 * max(scale, 1e-300)):
+        msg = "`covariance` must be symmetric; symmetrise it, e.g. (c + c.T) / 2."
+        raise ValueError(msg)
+    lam = np.linalg.eigvalsh((cov + cov.T) / 2)
+    if lam.size and lam[0] < -1e-8 * max(scale, 1e-300) * mu.size:
+        msg = (f"`covariance` must be positive semi-definite; its smallest eigenvalue is {lam[0]:.3g} "
+               f"(largest {lam[-1]:.3g}).")
+        raise ValueError(msg)
+    return _bw_from_eigenvalues(float(mu @ mu), lam)
+
+
+# --------------------------------------------------------------------------- sliced W2 to N(0, 1)
+def normal_cell_means(n: int) -> tuple[np.ndarray, float]:
+    """``m_i = n ∫_{(i−1)/n}^{i/n} Φ⁻¹(t) dt`` for ``i = 1..n`` and the floor ``C_n = 1 − mean(m²)``.
+
+    ``m_i = n (φ(Φ⁻¹((i−1)/n)) − φ(Φ⁻¹(i/n)))``, made exactly antisymmetric (``m_i = −m_{n+1−i}``).
+    """
+    from scipy import special
+
+    x = special.ndtri(np.arange(1, n, dtype=np.float64) / n)
+    phi = np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+    phi = np.concatenate([[0.0], phi, [0.0]])
+    m = n * (phi[:-1] - phi[1:])
+    m = 0.5 * (m - m[::-1])
+    floor = float(max(1.0 - float(np.dot(m, m)) / n, 0.0))
+    return m, floor
+
+
+def _w2_of_columns(p: Array, m: Array, floor: float, xp: Any) -> Array:
+    """Per-column ``W_2²`` of the standardised columns of ``p`` (n × b) to N(0, 1)."""
+    mu = xp.mean(p, axis=0)
+    sd = xp.std(p, axis=0)
+    z = xp.sort((p - mu[None, :]) / sd[None, :], axis=0)
+    r = z - m[:, None]
+    return xp.mean(r * r, axis=0) + floor
+
+
+def _null_factor(directions: np.ndarray) -> np.ndarray:
+    """``F`` (r × k) with ``Fᵀ F = Uᵀ U`` and ``r = min(d, k)``: rows of ``G F`` are ``N(0, Uᵀ U)``."""
+    d, k = directions.shape
+    if k > d:
+        return directions
+    w, v = np.linalg.eigh(directions.T @ directions)
+    factor: np.ndarray = np.sqrt(np.clip(w, 0.0, None))[:, None] * v.T
+    return factor
+
+
+def null_sliced_statistics(n: int, directions: np.ndarray, n_null: int, rng: RNGLike = None, *,
+                           cell_means: tuple[np.ndarray, float] | None = None) -> np.ndarray:
+    """``n_null`` replicates of the sliced statistic for exact isotropic Gaussian samples of ``n`` rows.
+
+    The statistic is invariant to the location and scale of the data, so ``N(0, I_d)`` represents the
+    whole isotropic null. Projections of ``N(0, I_d)`` rows onto the columns of ``U`` are rows of
+    ``N(0, Uᵀ U)``; they are drawn as ``G F`` with ``G`` an ``n × min(d, k)`` standard-normal matrix, on
+    the host, so every backend gets the same reference for the same ``rng``. The replicates are computed
+    in float32 with float64 accumulators (their rounding, ~1e-5 relative, is far below the Monte-Carlo
+    error); memory is about ``4 n (k + min(d, k))`` bytes.
+    """
+    gen = np.random.default_rng(rng)
+    m, floor = normal_cell_means(n) if cell_means is None else cell_means
+    m32 = m.astype(np.float32)
+    factor_t = np.ascontiguousarray(_null_factor(directions).T.astype(np.float32))  # (k, r)
+    r = factor_t.shape[1]
+    out = np.empty(n_null, dtype=np.float64)
+    for b in range(n_null):
+        g = gen.standard_normal((r, n), dtype=np.float32)
+        z = factor_t @ g  # (k, n): one projected null sample per row
+        del g
+        z -= z.mean(axis=1, keepdims=True, dtype=np.float64).astype(np.float32)
+        sd = np.sqrt(np.einsum("ij,ij->i", z, z, dtype=np.float64) / n)
+        z /= sd.astype(np.float32)[:, None]
+        z.sort(axis=1)
+        z -= m32[None, :]
+        np.square(z, out=z)
+        out[b] = float(np.mean(z.sum(axis=1, dtype=np.float64))) / n + floor
+    return out
+
+
+def sliced_w2_from_projections(projections: ArrayLike, directions: np.ndarray, /, *,
+                               rng: RNGLike = None, n_null: int | None = None,
+                               block_size: int | None = None) -> SlicedWassersteinResult:
+    """The sliced statistic of :func:`isotropic_distance` from precomputed projections ``x @ U``.
+
+    For reuse by callers that already projected the data (e.g. ``analyze``). ``projections`` has shape
+    ``(n_samples, n_projections)`` (any backend; the location and scale of each column are irrelevant),
+    ``directions`` is the host ``(n_features, n_projections)`` matrix ``U`` that produced them (needed
+    for the null, whose replicates are drawn from ``rng``). ``block_size`` bounds the number of columns
+    sorted at once.
+    """
+    p = projections
+    xp, device = namespace_of(p)
+    n, k = int(p.shape[0]), int(p.shape[1])
+    u = np.asarray(directions, dtype=np.float64)
+    if u.ndim != 2 or u.shape[1] != k:
+        msg = (f"`directions` must have shape (n_features, {k}) to match `projections` "
+               f"{(n, k)}; got {u.shape}.")
+        raise ValueError(msg)
+    n_null = _resolve_n_null(n_null, n, k)
+    cells = normal_cell_means(n)
+    m_dev = xp.asarray(cells[0], dtype=p.dtype, device=device)
+    cols = block_size or max(1, block_rows_for(n))
+    parts = [_w2_of_columns(p[:, a:b], m_dev, cells[1], xp) for a, b in row_blocks(k, cols)]
+    per_direction = to_numpy(xp.concat(parts) if len(parts) > 1 else parts[0]).astype(np.float64)
+    if not np.all(np.isfinite(per_direction)):
+        bad = np.nonzero(~np.isfinite(per_direction))[0][:10].tolist()
+        msg = (f"the data have zero variance along projection(s) {bad}; the sliced distance needs "
+               "non-constant projections (are all rows identical?).")
+        raise ValueError(msg)
+    stat = float(per_direction.mean())
+    null = null_mean = null_std = q95 = ratio = pvalue = None
+    if n_null:
+        null = null_sliced_statistics(n, u, n_null, rng, cell_means=cells)
+        null_mean = float(null.mean())
+        null_std = float(null.std(ddof=1)) if n_null >= 2 else None
+        q95 = float(np.quantile(null, 0.95))
+        ratio = stat / null_mean
+        pvalue = float((1 + np.sum(null >= stat)) / (1 + n_null))
+    return SlicedWassersteinResult(
+        statistic=stat, distance=math.sqrt(stat), per_direction=per_direction,
+        quantization_floor=cells[1], null_mean=null_mean, null_std=null_std, null_quantile_95=q95,
+        null_statistics=null, excess_ratio=ratio, pvalue=pvalue, n_projections=k, n_null=n_null,
+        n_samples=n,
+    )
+
+
+# -------------------------------------------------------------------------------------- public API
+def isotropic_distance(x: ArrayLike, /, *, rng: RNGLike = None, n_projections: int = 256,
+                       n_null: int | None = None, dtype: DTypeName = "float64",
+                       block_size: int | None = None) -> IsotropicDistanceResult:
+    r"""Distance of embeddings from the nearest isotropic Gaussian :math:`N(0, \sigma^2 I)`.
+
+    Parameters
+    ----------
+    x : array of shape (n_samples, n_features)
+        Embeddings, one per row (NumPy, torch CPU/CUDA, or array-like). ``n_features ≥ 2``;
+        ``n_samples ≤ n_features`` is allowed.
+    rng : int, Generator or None
+        Seeds the random directions and then the null replicates (anything
+        :func:`numpy.random.default_rng` accepts). The same ``rng`` gives the same directions and the
+        same null on every backend.
+    n_projections : int
+        Number of random unit directions for the sliced distance.
+    n_null : int or None
+        Monte-Carlo replicates of the sliced statistic under the isotropic Gaussian null; 0 skips the
+        null reference. Each replicate costs ``n · min(n_features, n_projections)`` float32 normal
+        draws, a product and a sort of ``n · n_projections`` values, and about
+        ``4 n (n_projections + min(n_features, n_projections))`` bytes. None (default) picks
+        ``2**26 // (n_samples · n_projections)`` clipped to [4, 99] (:func:`auto_n_null`): 99 for small
+        samples, 4 at ``n = 10⁵``, ``k = 256``.
+    dtype : {"float64", "float32"}
+        Compute precision on the device (the null reference is always computed on the host).
+    block_size : int, optional
+        Rows per block for the covariance and the projections (memory bound).
+
+    Returns
+    -------
+    IsotropicDistanceResult
+
+    Warns
+    -----
+    RankDeficiencyWarning
+        When the numerical rank of the covariance is below ``min(n_features, n_samples − 1)``; every
+        field stays defined (the condition number is inf).
+
+    Notes
+    -----
+    **Bures–Wasserstein part.** With the sample mean :math:`\mu` and covariance :math:`\Sigma` (divisor
+    :math:`n`) of eigenvalues :math:`\lambda_i`, the 2-Wasserstein distance of :math:`N(\mu, \Sigma)` to
+    the closest :math:`N(0, \sigma^2 I)` is attained at :math:`\sigma^* = \frac1d\sum_i\sqrt{\lambda_i}`
+    and equals :math:`\|\mu\|^2 + \sum_i(\sqrt{\lambda_i} - \sigma^*)^2`; divided by
+    :math:`E\|x\|^2 = \|\mu\|^2 + \sum_i\lambda_i` it lies in [0, 1] and splits into a mean part and an
+    anisotropy part (:func:`bures_wasserstein_isotropic`). It compares only first and second moments.
+    For an isotropic Gaussian sample it is not 0 but about :math:`1/n + d/(4n)` (sampling spread of the
+    eigenvalues); measured values are in ``docs/statistics/distance.md``.
+
+    **Spectrum and sphericity**: see :func:`~gaussprobe.stats.spectrum.covariance_spectrum` and
+    :func:`~gaussprobe.stats.spectrum.sphericity_test`.
+
+    **Sliced part.** Each projection :math:`p_j = X u_j` onto a random unit direction is standardised,
+    :math:`z_j = (p_j - \bar p_j)/s_j` (divisor :math:`n`), which removes location and scale so the
+    part measures the *shape* of the marginals only. Its squared 2-Wasserstein distance to
+    :math:`N(0,1)` is computed exactly, as the integral of the squared difference of the quantile
+    functions: with :math:`z_{(i)}` sorted and :math:`m_i = n\int_{(i-1)/n}^{i/n}\Phi^{-1}(t)\,dt`,
+
+    .. math:: W_2^2 = \sum_{i=1}^n \int_{(i-1)/n}^{i/n}(z_{(i)} - \Phi^{-1}(t))^2 dt
+              = \frac1n\sum_i (z_{(i)} - m_i)^2 + C_n, \qquad C_n = 1 - \frac1n\sum_i m_i^2,
+
+    where :math:`m_i = n(\varphi(\Phi^{-1}(\frac{i-1}n)) - \varphi(\Phi^{-1}(\frac in)))` and
+    :math:`C_n > 0` is the distance of the best :math:`n`-point approximation of :math:`N(0,1)` (the
+    ``quantization_floor``). The sum of squares form is free of cancellation, also in float32. The
+    statistic is the mean over directions; ``per_direction`` keeps each value.
+
+    Its null reference is Monte Carlo: ``n_null`` exact Gaussian samples with the same ``n`` and the
+    same directions. Because the statistic ignores location and scale, :math:`N(0, I_d)` stands for every
+    :math:`N(\mu, \sigma^2 I)`; the projected rows of such a sample are i.i.d. :math:`N(0, U^\top U)`,
+    so each replicate draws an :math:`n \times \min(d, k)` normal matrix and multiplies it by a factor
+    of :math:`U^\top U` instead of drawing :math:`n \times d`. Reported: the null mean, standard
+    deviation and 95% quantile, ``excess_ratio = statistic / null_mean`` and the Monte-Carlo p-value
+    :math:`(1 + \#\{T^*_b \ge T\})/(1 + n_\text{null})`. Under the null the per-direction values have a
+    coefficient of variation near 0.39, so the mean over :math:`k` directions varies by about
+    :math:`0.39/\sqrt k` relative (2.4% at :math:`k = 256`): ``excess_ratio`` above about
+    :math:`1 + 4 \cdot 0.39/\sqrt k` is far outside the null. The automatic ``n_null`` bounds the cost
+    of the null by about :math:`2^{26}` draws (measured timings in the documentation); with few
+    replicates the p-value is coarse (its floor is :math:`1/(1 + n_\text{null})`) but ``null_mean``
+    still pools :math:`k \cdot n_\text{null}` per-direction values.
+
+    References
+    ----------
+    .. [1] D. C. Dowson and B. V. Landau, "The Fréchet distance between multivariate normal
+       distributions", Journal of Multivariate Analysis 12(3), 450-455, 1982.
+    .. [2] E. del Barrio, J. A. Cuesta-Albertos, C. Matrán and J. M. Rodríguez-Rodríguez, "Tests of
+       goodness of fit based on the L2-Wasserstein distance", Annals of Statistics 27(4), 1230-1239,
+       1999.
+    .. [3] N. Bonneel, J. Rabin, G. Peyré and H. Pfister, "Sliced and Radon Wasserstein barycenters of
+       measures", Journal of Mathematical Imaging and Vision 51, 22-45, 2015.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussprobe.stats.distance import isotropic_distance
+    >>> x = np.random.default_rng(0).standard_normal((2000, 32))
+    >>> res = isotropic_distance(x, rng=0, n_projections=64)
+    >>> print(f"{res.bures_wasserstein.normalized:.4f} {res.sliced.excess_ratio:.2f}")
+    0.0043 1.01
+    """
+    emb = check_embeddings(x, dtype=dtype, min_features=2)
+    k = check_positive_int(n_projections, "n_projections")
+    n_null = _resolve_n_null(n_null, emb.n_samples, k)
+    gen = np.random.default_rng(rng)
+
+    moments = centred_moments(emb, block_size=block_size)
+    require_variance(moments)
+    warn_if_rank_deficient(moments)
+    spec = spectrum_result(moments)
+    sphericity = sphericity_from_u(john_u(np.clip(moments.eigenvalues, 0.0, None)),
+                                   n_samples=emb.n_samples, n_features=emb.n_features)
+    bw = _bw_from_eigenvalues(float(moments.mean @ moments.mean), moments.eigenvalues)
+
+    directions = random_directions(emb.n_features, k, gen)
+    projections = project_rows(emb, directions, block_size=block_size)
+    sliced = sliced_w2_from_projections(projections, directions, rng=gen, n_null=n_null)
+    return IsotropicDistanceResult(bures_wasserstein=bw, spectrum=spec, sphericity=sphericity,
+                                   sliced=sliced, rank=moments.rank, n_samples=emb.n_samples,
+                                   n_features=emb.n_features)
+
+
+__all__ = [
+    "NULL_DRAW_BUDGET",
+    "N_NULL_RANGE",
+    "BuresWassersteinResult",
+    "IsotropicDistanceResult",
+    "SlicedWassersteinResult",
+    "auto_n_null",
+    "bures_wasserstein_isotropic",
+    "isotropic_distance",
+    "null_sliced_statistics",
+    "sliced_w2_from_projections",
+]
