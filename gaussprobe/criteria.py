@@ -1,0 +1,232 @@
+"""Pass/fail criteria for a :class:`~gaussprobe.report.GaussianityReport`.
+
+Statistics report evidence; this module is the only place that turns evidence into a verdict.
+A :class:`Criteria` object lists limits; ``report.check(criteria)`` compares each limit with the
+observed value and returns a :class:`CheckOutcome` that explains every failure (observed vs limit).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ._results import Result
+
+if TYPE_CHECKING:
+    from .report import GaussianityReport
+
+
+@dataclasses.dataclass(frozen=True)
+class _Metric:
+    """How to read one criterion: where the observed value lives and which side is good."""
+
+    description: str
+    kind: str  # "max" (observed must be <= limit) or "min" (observed must be >= limit)
+    test: str  # the report field the value comes from (for "was it computed?")
+    getter: Callable[[GaussianityReport], float | None]
+
+
+def _get(path: str) -> Callable[[Any], float | None]:
+    def getter(report: Any) -> float | None:
+        obj = report
+        for part in path.split("."):
+            if obj is None:
+                return None
+            obj = getattr(obj, part, None)
+        return None if obj is None else float(obj)
+
+    return getter
+
+
+_METRICS: dict[str, _Metric] = {
+    "max_cv": _Metric("coefficient of variation of the row norms (uncentred, paper Eq. 20)", "max",
+                      "thin_shell", _get("thin_shell.cv")),
+    "max_cv_centered": _Metric("coefficient of variation of the centred row norms", "max",
+                               "thin_shell_centered", _get("thin_shell_centered.cv")),
+    "max_cv_ratio": _Metric("centred norm CV divided by the CV of an isotropic Gaussian (chi(d))", "max",
+                            "thin_shell_centered", _get("thin_shell_centered.cv_ratio")),
+    "max_ad_mean": _Metric("mean per-coordinate Anderson-Darling A^2", "max", "coordinates",
+                           _get("coordinates.ad_mean")),
+    "min_ad_pass_fraction": _Metric("fraction of coordinates with A^2 below the critical value", "min",
+                                    "coordinates", _get("coordinates.ad_pass_fraction")),
+    "min_dp_mean_pvalue": _Metric("mean per-coordinate D'Agostino-Pearson p-value", "min", "coordinates",
+                                  _get("coordinates.dp_mean_pvalue")),
+    "min_dp_pass_fraction": _Metric("fraction of coordinates with D'Agostino-Pearson p > alpha", "min",
+                                    "coordinates", _get("coordinates.dp_pass_fraction")),
+    "max_projection_rejected_fraction": _Metric(
+        "fraction of random projections rejected by D'Agostino-Pearson at alpha", "max", "projections",
+        _get("projections.rejected_fraction")),
+    "min_projection_pvalue": _Metric("combined (Cauchy) p-value of the random-projection tests", "min",
+                                     "projections", _get("projections.combined_test.pvalue")),
+    "max_isotropic_distance": _Metric(
+        "normalised Bures-Wasserstein distance to the nearest isotropic Gaussian (0 = isotropic)", "max",
+        "distance", _get("distance.normalized_distance")),
+    "max_sliced_excess": _Metric("mean sliced W2 to N(0,1) divided by its Gaussian null mean", "max",
+                                 "distance", _get("distance.sliced_excess_ratio")),
+    "min_sphericity_pvalue": _Metric("p-value of the sphericity test (Ledoit-Wolf/John)", "min",
+                                     "distance", _get("distance.sphericity_test.pvalue")),
+    "min_mardia_skewness_pvalue": _Metric("p-value of Mardia's skewness test", "min", "mardia",
+                                          _get("mardia.skewness_test.pvalue")),
+    "min_mardia_kurtosis_pvalue": _Metric("p-value of Mardia's kurtosis test (finite-n moments)", "min",
+                                          "mardia", _get("mardia.kurtosis_test.pvalue")),
+}
+
+_PRESETS: dict[str, dict[str, float]] = {
+    # The paper's reading of Table 1: thin shell (CV <= 0.10), AD mean below the 5% critical value
+    # 0.752, and high per-coordinate pass fractions (the bands met by its contrastive encoders).
+    "paper": {"max_cv": 0.10, "max_ad_mean": 0.752, "min_ad_pass_fraction": 0.90,
+              "min_dp_pass_fraction": 0.88},
+    # Null-calibrated: what an exactly Gaussian sample passes with high probability at any (n, d).
+    "gaussian": {"max_cv_ratio": 1.5, "max_ad_mean": 0.752, "min_ad_pass_fraction": 0.85,
+                 "min_dp_pass_fraction": 0.85, "min_projection_pvalue": 1e-3},
+}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Criteria:
+    """Limits a report must satisfy; ``None`` means "not checked".
+
+    Each field is named ``max_<metric>`` (observed must be <= limit) or ``min_<metric>`` (observed must
+    be >= limit). Use :meth:`preset` for the paper's thresholds or a null-calibrated set, and
+    :meth:`from_mapping` to read limits from a TOML table.
+
+    Examples
+    --------
+    >>> from gaussprobe import Criteria
+    >>> c = Criteria.preset("paper", max_cv=0.2)
+    >>> print(c.max_cv, c.max_ad_mean)
+    0.2 0.752
+    """
+
+    max_cv: float | None = None
+    max_cv_centered: float | None = None
+    max_cv_ratio: float | None = None
+    max_ad_mean: float | None = None
+    min_ad_pass_fraction: float | None = None
+    min_dp_mean_pvalue: float | None = None
+    min_dp_pass_fraction: float | None = None
+    max_projection_rejected_fraction: float | None = None
+    min_projection_pvalue: float | None = None
+    max_isotropic_distance: float | None = None
+    max_sliced_excess: float | None = None
+    min_sphericity_pvalue: float | None = None
+    min_mardia_skewness_pvalue: float | None = None
+    min_mardia_kurtosis_pvalue: float | None = None
+
+    def __post_init__(self) -> None:
+        for name, value in self.active().items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                msg = f"Criterion `{name}` must be a finite number or None; got {value!r}."
+                raise TypeError(msg)
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """All criterion names."""
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def preset(cls, name: str, /, **overrides: float | None) -> Criteria:
+        """A named preset (``"paper"`` or ``"gaussian"``), optionally with some limits overridden."""
+        if name not in _PRESETS:
+            msg = f"Unknown criteria preset {name!r}; choose one of {sorted(_PRESETS)}."
+            raise ValueError(msg)
+        return cls.from_mapping({**_PRESETS[name], **overrides})
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any], /) -> Criteria:
+        """Build criteria from a mapping (e.g. ``[tool.gaussprobe]`` in pyproject.toml).
+
+        A ``preset`` key starts from that preset; hyphens in keys are read as underscores.
+        """
+        data = {str(k).replace("-", "_"): v for k, v in mapping.items()}
+        base: dict[str, Any] = {}
+        preset = data.pop("preset", None)
+        if preset is not None:
+            if str(preset) not in _PRESETS:
+                msg = f"Unknown criteria preset {preset!r}; choose one of {sorted(_PRESETS)}."
+                raise ValueError(msg)
+            base = dict(_PRESETS[str(preset)])
+        unknown = sorted(set(data) - set(cls.names()))
+        if unknown:
+            msg = f"Unknown criteria {unknown}; valid names are {list(cls.names())}."
+            raise ValueError(msg)
+        base.update(data)
+        return cls(**base)
+
+    def active(self) -> dict[str, float]:
+        """The limits that are set."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if getattr(self, f.name) is not None}
+
+    def evaluate(self, report: GaussianityReport) -> CheckOutcome:
+        """Compare every active limit with ``report`` (same as ``report.check(self)``)."""
+        results = []
+        for name, limit in self.active().items():
+            metric = _METRICS[name]
+            observed = metric.getter(report)
+            if observed is None or not math.isfinite(observed):
+                reason = report.skipped.get(metric.test, "not computed in this report")
+                results.append(CriterionResult(name=name, description=metric.description, kind=metric.kind,
+                                               limit=float(limit), observed=None, passed=False,
+                                               note=f"{metric.test} was not available: {reason}"))
+                continue
+            ok = observed <= limit if metric.kind == "max" else observed >= limit
+            results.append(CriterionResult(name=name, description=metric.description, kind=metric.kind,
+                                           limit=float(limit), observed=observed, passed=bool(ok)))
+        return CheckOutcome(results=tuple(results))
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class CriterionResult(Result):
+    """One criterion compared with its observed value."""
+
+    name: str
+    description: str
+    kind: str
+    limit: float
+    observed: float | None
+    passed: bool
+    note: str = ""
+
+    def explain(self) -> str:
+        op = "<=" if self.kind == "max" else ">="
+        status = "PASS" if self.passed else "FAIL"
+        obs = "n/a" if self.observed is None else f"{self.observed:.4g}"
+        line = f"[{status}] {self.name}: observed {obs}, required {op} {self.limit:.4g} ({self.description})"
+        return f"{line}; {self.note}" if self.note else line
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class CheckOutcome(Result):
+    """The verdict of :meth:`GaussianityReport.check`: every criterion with observed vs limit."""
+
+    results: tuple[CriterionResult, ...]
+
+    @property
+    def passed(self) -> bool:
+        """True when every criterion holds (and at least one was checked)."""
+        return bool(self.results) and all(r.passed for r in self.results)
+
+    @property
+    def failures(self) -> tuple[CriterionResult, ...]:
+        return tuple(r for r in self.results if not r.passed)
+
+    def explain(self) -> str:
+        """One line per criterion, failures first, then a verdict line."""
+        if not self.results:
+            return "No criteria were set: nothing was checked (FAIL)."
+        ordered = sorted(self.results, key=lambda r: r.passed)
+        lines = [r.explain() for r in ordered]
+        n_fail = len(self.failures)
+        verdict = "PASSED" if self.passed else f"FAILED ({n_fail} of {len(self.results)} criteria)"
+        return "\n".join([*lines, f"Verdict: {verdict}"])
+
+    def to_dict(self) -> dict[str, Any]:
+        out = Result.to_dict(self)
+        out["passed"] = self.passed
+        return out
+
+
+__all__ = ["CheckOutcome", "Criteria", "CriterionResult"]

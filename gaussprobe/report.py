@@ -1,0 +1,289 @@
+"""``analyze(x)``: every statistic in one call, and the :class:`GaussianityReport` that holds them.
+
+The report holds the same result objects the individual functions return, plus provenance (sizes,
+backend, device, compute dtype, seed, version). It passes no judgement: only :meth:`check` does,
+against a :class:`~gaussprobe.criteria.Criteria`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+import warnings
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from . import __version__
+from ._backend import device_name
+from ._random import seed_of
+from ._results import Result
+from ._typing import ArrayLike, DTypeName, RNGLike
+from ._validation import Embeddings, check_choice, check_embeddings, check_positive_int, check_probability
+from ._warnings import RankDeficiencyWarning
+from .criteria import CheckOutcome, Criteria
+
+#: Version of the JSON layout produced by :meth:`GaussianityReport.to_dict` (see docs/report_schema.md).
+SCHEMA_VERSION = "1.0"
+
+ALL_TESTS: tuple[str, ...] = ("thin_shell", "coordinates", "projections", "distance", "mardia",
+                              "henze_zirkler", "royston", "doornik_hansen", "energy")
+#: Run by default. Mardia runs by default only when affordable (see ``analyze``).
+DEFAULT_TESTS: tuple[str, ...] = ("thin_shell", "coordinates", "projections", "distance", "mardia",
+                                  "doornik_hansen")
+_NEEDS_FULL_RANK = frozenset({"mardia", "henze_zirkler", "doornik_hansen", "energy"})
+#: Floating-point operations above which the default run skips Mardia's O(n^2 d) skewness.
+MARDIA_DEFAULT_FLOP_BUDGET = 2.5e11
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class GaussianityReport(Result):
+    """Everything :func:`analyze` measured, with provenance.
+
+    Each statistic field holds the result object of the function of the same name (``thin_shell``,
+    ``coordinate_normality``, ``projection_normality``, ``isotropic_distance``, ``mardia``, ...) or
+    ``None`` when it was not run; ``skipped`` says why for each test that was asked for but not run.
+    """
+
+    schema_version: str
+    gaussprobe_version: str
+    n_samples: int
+    n_features: int
+    backend: str
+    device: str
+    compute_dtype: str
+    seed: int | None
+    alpha: float
+    n_projections: int
+    tests: tuple[str, ...]
+    thin_shell: Any = None
+    thin_shell_centered: Any = None
+    coordinates: Any = None
+    projections: Any = None
+    distance: Any = None
+    mardia: Any = None
+    henze_zirkler: Any = None
+    royston: Any = None
+    doornik_hansen: Any = None
+    energy: Any = None
+    skipped: dict[str, str] = dataclasses.field(default_factory=dict)
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)
+
+    def check(self, criteria: Criteria | str | None = None, /, **limits: float) -> CheckOutcome:
+        """Judge the report against ``criteria`` (a :class:`Criteria`, a preset name, or limits).
+
+        Examples
+        --------
+        >>> import numpy as np, gaussprobe as gp
+        >>> report = gp.analyze(np.random.default_rng(0).standard_normal((2000, 16)), rng=0)
+        >>> outcome = report.check("gaussian")
+        >>> print(outcome.passed)
+        True
+        """
+        if criteria is None:
+            crit = Criteria(**limits)  # type: ignore[arg-type]
+        elif isinstance(criteria, str):
+            crit = Criteria.preset(criteria, **limits)
+        else:
+            crit = dataclasses.replace(criteria, **limits) if limits else criteria
+        return crit.evaluate(self)
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """The report as JSON (NaN and infinities become ``null``); layout versioned by ``schema_version``."""
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def summary(self) -> str:
+        """A fixed-width table a person can read."""
+        from ._summary import format_summary
+
+        return format_summary(self)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _resolve_tests(tests: Iterable[str] | str | None) -> tuple[tuple[str, ...], bool]:
+    if tests is None or tests == "default":
+        return DEFAULT_TESTS, True
+    if tests == "all":
+        return ALL_TESTS, False
+    if isinstance(tests, str):
+        tests = [t.strip() for t in tests.split(",") if t.strip()]
+    chosen = tuple(dict.fromkeys(tests))
+    unknown = [t for t in chosen if t not in ALL_TESTS]
+    if unknown or not chosen:
+        msg = (f"`tests` must name tests from {list(ALL_TESTS)} (or be 'default' / 'all'); "
+               f"got {list(chosen)}.")
+        raise ValueError(msg)
+    return chosen, False
+
+
+def analyze(
+    x: ArrayLike,
+    /,
+    *,
+    rng: RNGLike = None,
+    n_projections: int = 256,
+    tests: Iterable[str] | str | None = None,
+    alpha: float = 0.05,
+    dtype: DTypeName = "float64",
+    block_size: int | None = None,
+    n_resamples: int = 99,
+) -> GaussianityReport:
+    """Measure how Gaussian the embeddings ``x`` are, with every applicable statistic.
+
+    Parameters
+    ----------
+    x : array of shape (n_samples, n_features)
+        Embeddings, one per row: a NumPy array or memmap, a torch tensor (CPU or CUDA, any float dtype,
+        ``requires_grad`` or not), a DataFrame, a list of rows, or anything exposing ``__array__`` or
+        DLPack. Statistics are computed on the input's device.
+    rng : int, Generator or None
+        Seed for the random projections and the Monte-Carlo null references. An int makes the report
+        reproducible (and is recorded); every backend sees the same directions.
+    n_projections : int
+        Number of random unit directions for the projection tests and the sliced distance.
+    tests : iterable of str, "default" or "all"
+        Which tests to run. The default runs ``thin_shell`` (uncentred and centred), ``coordinates``,
+        ``projections``, ``distance``, ``doornik_hansen`` and ``mardia`` -- the last only when its
+        O(n^2 d) skewness fits a budget of ~2.5e11 flop (or the small-d tensor route applies).
+        Tests that need a full-rank covariance (Mardia, Henze-Zirkler, Doornik-Hansen, energy) are
+        skipped with a :class:`~gaussprobe.RankDeficiencyWarning` when ``n_samples <= n_features`` or
+        the covariance is singular; ``report.skipped`` records why. Asking for them explicitly on such
+        data raises the test's own ``ValueError``.
+    alpha : float
+        Level used for pass fractions and rejected fractions.
+    dtype : {"float64", "float32"}
+        Compute precision (recorded as ``compute_dtype``).
+    block_size : int, optional
+        Rows per block for blocked passes (default: from a 64 MiB budget).
+    n_resamples : int
+        Parametric-bootstrap resamples for the energy test (only when it runs).
+
+    Returns
+    -------
+    GaussianityReport
+
+    Examples
+    --------
+    >>> import numpy as np, gaussprobe as gp
+    >>> x = np.random.default_rng(0).standard_normal((1000, 32))
+    >>> report = gp.analyze(x, rng=0)
+    >>> print(f"{report.coordinates.ad_mean:.2f}")
+    0.37
+    """
+    chosen, default_mode = _resolve_tests(tests)
+    check_positive_int(n_projections, "n_projections")
+    check_probability(alpha, "alpha")
+    check_choice(dtype, "dtype", ("float64", "float32"))
+    emb = check_embeddings(x, dtype=dtype)
+    n, d = emb.n_samples, emb.n_features
+    seed = seed_of(rng)
+    import numpy as np
+
+    gen = np.random.default_rng(rng)
+    # Independent streams so adding a test never changes another test's directions.
+    proj_seed, dist_seed, energy_seed = gen.spawn(3)
+
+    results: dict[str, Any] = {}
+    skipped: dict[str, str] = {}
+    timings: dict[str, float] = {}
+
+    def run(name: str, fn: Callable[[], Any], field: str | None = None) -> None:
+        t0 = time.perf_counter()
+        results[field or name] = fn()
+        timings[field or name] = round(time.perf_counter() - t0, 6)
+
+    from .stats import coordinates as _coord
+    from .stats import distance as _dist
+    from .stats import projections as _proj
+    from .stats import thin_shell as _ts
+
+    if "thin_shell" in chosen:
+        run("thin_shell", lambda: _ts.thin_shell(emb.data, center=False, dtype=dtype, block_size=block_size))
+        run("thin_shell", lambda: _ts.thin_shell(emb.data, center=True, dtype=dtype, block_size=block_size),
+            "thin_shell_centered")
+    if "coordinates" in chosen:
+        run("coordinates", lambda: _coord.coordinate_normality(emb.data, alpha=alpha, dtype=dtype))
+    if "projections" in chosen:
+        run("projections", lambda: _proj.projection_normality(
+            emb.data, n_projections=n_projections, rng=proj_seed, alpha=alpha, dtype=dtype,
+            block_size=block_size))
+    if "distance" in chosen:
+        run("distance", lambda: _dist.isotropic_distance(
+            emb.data, rng=dist_seed, n_projections=n_projections, dtype=dtype, block_size=block_size))
+
+    multivariate = [t for t in chosen if t in _NEEDS_FULL_RANK or t == "royston"]
+    if multivariate:
+        rank = _rank_of(emb, results.get("distance"))
+        for name in multivariate:
+            reason = _skip_reason(name, n=n, d=d, rank=rank, default_mode=default_mode)
+            if reason is not None:
+                skipped[name] = reason
+                continue
+            run(name, _multivariate_runner(name, emb, dtype=dtype, block_size=block_size,
+                                           n_resamples=n_resamples, rng=energy_seed))
+        rank_skips = [k for k, v in skipped.items() if "rank" in v or "n_samples" in v]
+        if rank_skips:
+            warnings.warn(f"Skipped {rank_skips}: {skipped[rank_skips[0]]}", RankDeficiencyWarning,
+                          stacklevel=2)
+
+    return GaussianityReport(
+        schema_version=SCHEMA_VERSION, gaussprobe_version=__version__, n_samples=n, n_features=d,
+        backend=emb.backend, device=device_name(emb.device), compute_dtype=dtype, seed=seed, alpha=alpha,
+        n_projections=n_projections, tests=tuple(t for t in chosen if t not in skipped), skipped=skipped,
+        timings=timings, **results)
+
+
+def _rank_of(emb: Embeddings, distance: Any) -> int:
+    if distance is not None:
+        return int(distance.rank)
+    from .stats._moments import covariance_state, spectrum
+
+    return spectrum(covariance_state(emb).covariance(), emb.xp).rank
+
+
+def _skip_reason(name: str, *, n: int, d: int, rank: int, default_mode: bool) -> str | None:
+    needs_rank = name in _NEEDS_FULL_RANK
+    if needs_rank and n <= d:
+        return (f"needs n_samples > n_features for a full-rank covariance (n_samples={n}, n_features={d}); "
+                "use gaussprobe.principal_projection(x, n_components=k) with k < n_samples")
+    if needs_rank and rank < d:
+        return (f"covariance has numerical rank {rank} < n_features={d}; project onto the non-null subspace "
+                f"with gaussprobe.principal_projection(x, n_components={rank}) and run it on that")
+    if name == "royston" and not 4 <= n <= 2000:
+        return f"Royston's test is defined for 4 <= n_samples <= 2000 (got n_samples={n})"
+    if default_mode and name == "mardia":
+        gram_flop = n * n * d
+        tensor_flop = n * d**3
+        if min(gram_flop, tensor_flop) > MARDIA_DEFAULT_FLOP_BUDGET:
+            return (f"skipped by default: its skewness costs ~{min(gram_flop, tensor_flop):.2g} flop at "
+                    f"n={n}, d={d}; pass tests=[..., 'mardia'] to run it anyway")
+    return None
+
+
+def _multivariate_runner(name: str, emb: Embeddings, *, dtype: DTypeName, block_size: int | None,
+                         n_resamples: int, rng: Any) -> Callable[[], Any]:
+    x = emb.data
+    if name == "mardia":
+        from .stats.mardia import mardia
+
+        return lambda: mardia(x, block_size=block_size, dtype=dtype)
+    if name == "henze_zirkler":
+        from .stats.henze_zirkler import henze_zirkler
+
+        return lambda: henze_zirkler(x, block_size=block_size, dtype=dtype)
+    if name == "doornik_hansen":
+        from .stats.doornik_hansen import doornik_hansen
+
+        return lambda: doornik_hansen(x, dtype=dtype)
+    if name == "royston":
+        from .stats.royston import royston
+
+        return lambda: royston(x, dtype=dtype)
+    from .stats.energy import energy_test
+
+    return lambda: energy_test(x, n_resamples=n_resamples, rng=rng, block_size=block_size, dtype=dtype)
+
+
+__all__ = ["ALL_TESTS", "DEFAULT_TESTS", "SCHEMA_VERSION", "GaussianityReport", "analyze"]
