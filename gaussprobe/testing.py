@@ -1,0 +1,106 @@
+"""Assertions for test suites: ``assert_gaussian_like(x, ...)`` in the style of ``numpy.testing``."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ._typing import ArrayLike, DTypeName, RNGLike
+
+
+def _criteria(criteria: Any, limits: dict[str, float]) -> Any:
+    from .criteria import Criteria
+
+    if criteria is None:
+        criteria = "gaussian"
+    if isinstance(criteria, str):
+        return Criteria.preset(criteria, **limits)
+    if isinstance(criteria, Mapping):
+        return Criteria.from_mapping({**criteria, **limits})
+    if isinstance(criteria, Criteria):
+        return Criteria.from_mapping({**criteria.active(), **limits}) if limits else criteria
+    msg = (f"`criteria` must be a Criteria, a preset name or a mapping of limits; got "
+           f"{type(criteria).__name__}.")
+    raise TypeError(msg)
+
+
+def assert_gaussian_like(
+    x: ArrayLike,
+    /,
+    criteria: Any = None,
+    *,
+    rng: RNGLike = 0,
+    n_projections: int = 256,
+    tests: Iterable[str] | str | None = None,
+    dtype: DTypeName = "float64",
+    **limits: float,
+) -> Any:
+    """Assert that embeddings meet Gaussianity criteria; raise ``AssertionError`` explaining failures.
+
+    Parameters
+    ----------
+    x : array of shape (n_samples, n_features)
+        Embeddings (NumPy, torch on any device, ...).
+    criteria : Criteria, str or mapping, optional
+        The limits: a :class:`~gaussprobe.criteria.Criteria`, a preset name (``"paper"``,
+        ``"gaussian"``) or a mapping such as a ``[tool.gaussprobe]`` table. Default: the ``"gaussian"``
+        preset, which an exactly Gaussian sample passes with high probability.
+    rng : seed, default 0
+        Seed of the random projections; fixed by default so that a test is deterministic.
+    n_projections, tests, dtype
+        Passed to :func:`~gaussprobe.report.analyze`.
+    **limits : float
+        Individual limits overriding ``criteria`` (``max_cv=0.1``, ``min_ad_pass_fraction=0.9``, ...).
+
+    Returns
+    -------
+    GaussianityReport
+        The report, when every criterion holds (for further inspection).
+
+    Raises
+    ------
+    AssertionError
+        When a criterion fails. The message lists every criterion with observed value and limit,
+        plus any warnings raised during the analysis (e.g. a rank-deficient covariance).
+    ValueError
+        For unknown criterion names or invalid input (as :func:`~gaussprobe.report.analyze`).
+
+    Notes
+    -----
+    Warnings raised by the analysis are caught and reported in the failure message rather than
+    propagated, so the helper behaves the same in suites that turn warnings into errors.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussprobe.testing import assert_gaussian_like
+    >>> x = np.random.default_rng(0).standard_normal((2000, 16))
+    >>> report = assert_gaussian_like(x, max_cv_ratio=1.5)
+    >>> print(report.n_samples)
+    2000
+    """
+    __tracebackhide__ = True  # pytest shows the assertion, not this frame
+    crit = _criteria(criteria, limits)
+    from .report import analyze
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = analyze(x, rng=rng, n_projections=n_projections, tests=tests, dtype=dtype)
+    outcome = report.check(crit)
+    if outcome.passed:
+        return report
+    lines = [(f"Embeddings of shape ({report.n_samples}, {report.n_features}) are not Gaussian-like "
+             f"({len(outcome.failures)} of {len(outcome.results)} criteria failed):"), outcome.explain()]
+    skipped = dict(getattr(report, "skipped", {}) or {})
+    lines += [f"skipped {k}: {v}" for k, v in skipped.items()]
+    seen: set[str] = set()
+    for w in caught:
+        text = " ".join(str(w.message).split())
+        if text not in seen:
+            seen.add(text)
+            lines.append(f"{w.category.__name__}: {text}")
+    raise AssertionError("\n".join(lines))
+
+
+__all__ = ["assert_gaussian_like"]
