@@ -1,0 +1,238 @@
+"""Random-projection normality: univariate tests of ``x u`` for seeded random unit directions ``u``.
+
+If ``x`` is Gaussian, every projection ``x u`` is Gaussian; conversely (Cramér–Wold) a non-Gaussian
+distribution has non-Gaussian projections. The spherical central limit theorem behind the paper's
+claim is a statement about such projections, so they complement the per-coordinate tests, which only
+look along the axes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+
+from .._pvalues import bonferroni_min, cauchy_combination
+from .._random import random_directions, seed_of
+from .._results import Result, TestResult
+from .._typing import ArrayLike, DTypeName, RNGLike
+from .._validation import check_embeddings, check_nonconstant, check_positive_int, check_probability
+from ._moments import project_rows
+from .coordinates import _columns_per_block, warn_small_sample
+from .univariate import MIN_SAMPLES, ad_pvalue, k2_pvalue, univariate_tests
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class ProjectionNormalityResult(Result):
+    """Normality tests of random one-dimensional projections, and their combination.
+
+    Attributes
+    ----------
+    combined_test : TestResult
+        The calibrated overall test: Cauchy combination of the Anderson–Darling p-values over
+        directions. ``statistic`` is the Cauchy statistic ``T``, ``pvalue`` its standard-Cauchy upper
+        tail, ``null_distribution`` ``"cauchy"``. Valid under the (strong) dependence between
+        projections.
+    bonferroni_pvalue : float
+        ``min(1, n_projections · min p)`` over the AD p-values (a conservative alternative).
+    dp_combined_test : TestResult
+        The same Cauchy combination of the D'Agostino–Pearson p-values. More powerful against heavy
+        tails, but anti-conservative below a few thousand samples (see Notes); use it as evidence,
+        not as a calibrated test, when ``n_samples`` is small.
+    rejected_fraction : float
+        Fraction of directions with DP p-value ``< alpha`` (about ``alpha`` under the null).
+    ad_mean : float
+        Mean Anderson–Darling ``A²`` over directions (about 0.37 under the null).
+    ad_statistics, ad_pvalues, dp_statistics, dp_pvalues : ndarray of shape (n_projections,)
+        Per-direction statistics and p-values (as in :func:`coordinate_normality`).
+    n_projections : int
+        Number of random directions.
+    seed : int or None
+        The integer ``rng`` when one was given (the directions are then reproducible); they are not
+        stored.
+    alpha : float
+        Level of ``rejected_fraction``.
+    n_samples, n_features : int
+        Shape of the input.
+    """
+
+    combined_test: TestResult
+    bonferroni_pvalue: float
+    dp_combined_test: TestResult
+    rejected_fraction: float
+    ad_mean: float
+    ad_statistics: np.ndarray
+    ad_pvalues: np.ndarray
+    dp_statistics: np.ndarray
+    dp_pvalues: np.ndarray
+    n_projections: int
+    seed: int | None
+    alpha: float
+    n_samples: int
+    n_features: int
+
+
+def cauchy_statistic(pvalues: Any) -> float:
+    """The Cauchy combination statistic ``T = mean(tan((1/2 - p) π)) = mean(1 / tan(p π))``."""
+    p = np.asarray(pvalues, dtype=np.float64)
+    if np.any(p == 0.0):
+        return math.inf
+    return float(np.mean(1.0 / np.tan(np.pi * p)))
+
+
+def _cauchy_test(pvalues: np.ndarray) -> TestResult:
+    return TestResult(statistic=cauchy_statistic(pvalues), pvalue=cauchy_combination(pvalues),
+                      null_distribution="cauchy")
+
+
+def projection_tests(
+    projections: Any,
+    /,
+    *,
+    n_features: int,
+    seed: int | None = None,
+    alpha: float = 0.05,
+    dtype: DTypeName = "float64",
+    block_size: int | None = None,
+) -> ProjectionNormalityResult:
+    """The tests of :func:`projection_normality` on already projected data.
+
+    ``projections`` has shape ``(n_samples, n_projections)`` (e.g. ``x @ U`` shared with other
+    diagnostics); ``n_features`` and ``seed`` are only recorded.
+    """
+    emb = check_embeddings(projections, name="projections", dtype=dtype, min_samples=MIN_SAMPLES)
+    alpha = check_probability(alpha, "alpha")
+    n, k = emb.n_samples, emb.n_features
+    bs = _columns_per_block(block_size, n, emb.device)
+    warn_small_sample(n)
+    data = emb.data
+    res = univariate_tests(emb.xp, lambda a, b: data[:, a:b], k, n, dtype=emb.float, block_size=bs)
+    check_nonconstant(res.value_range, name="x @ directions",
+                      what="the projection normality tests (x is constant along these directions)")
+    dp_p = k2_pvalue(res.k2)
+    ad_p = ad_pvalue(res.ad_statistic, n)
+    return ProjectionNormalityResult(
+        combined_test=_cauchy_test(ad_p),
+        bonferroni_pvalue=bonferroni_min(ad_p),
+        dp_combined_test=_cauchy_test(dp_p),
+        rejected_fraction=float(np.mean(dp_p < alpha)),
+        ad_mean=float(np.mean(res.ad_statistic)),
+        ad_statistics=res.ad_statistic,
+        ad_pvalues=ad_p,
+        dp_statistics=res.k2,
+        dp_pvalues=dp_p,
+        n_projections=k,
+        seed=seed,
+        alpha=alpha,
+        n_samples=n,
+        n_features=int(n_features),
+    )
+
+
+def projection_normality(
+    x: ArrayLike,
+    /,
+    *,
+    n_projections: int = 256,
+    rng: RNGLike = None,
+    alpha: float = 0.05,
+    dtype: DTypeName = "float64",
+    block_size: int | None = None,
+) -> ProjectionNormalityResult:
+    r"""Normality tests of random one-dimensional projections, combined into one p-value.
+
+    Parameters
+    ----------
+    x : array of shape (n_samples, n_features)
+        Embeddings, one per row (NumPy, torch CPU/CUDA, or array-like). ``n_samples >= 8``.
+    n_projections : int
+        Number of random unit directions (default 256).
+    rng : int, numpy.random.Generator or None
+        Seed or generator for the directions (drawn on the host, so every backend sees the same ones).
+    alpha : float
+        Level of ``rejected_fraction`` (default 0.05).
+    dtype : {"float64", "float32"}
+        Compute precision.
+    block_size : int, optional
+        Projections tested together (default: about 4 MiB of float64 work on a CPU). Results do not
+        depend on it.
+
+    Returns
+    -------
+    ProjectionNormalityResult
+        Per-direction statistics and p-values, the rejected fraction and the combined test.
+
+    Raises
+    ------
+    ValueError
+        If ``n_samples < 8`` or ``x`` is constant along some direction.
+
+    Warns
+    -----
+    SmallSampleWarning
+        If ``n_samples < 20``.
+
+    Notes
+    -----
+    Directions :math:`u_1, \dots, u_k` are independent and uniform on the unit sphere
+    (normalised standard-normal vectors from ``numpy.random.default_rng(rng)``). The projections
+    :math:`x u_j` are computed in row blocks (an ``(n_samples, n_projections)`` array is kept); each
+    is tested exactly as a coordinate in :func:`coordinate_normality` (the tests standardise
+    internally, so the projections need no centring or scaling): Anderson–Darling :math:`A^2` and
+    D'Agostino–Pearson :math:`K^2` with its χ²(2) p-value :math:`p_j`.
+
+    The per-direction p-values are strongly dependent (directions overlap), so they are combined
+    with the Cauchy combination test, which stays valid under arbitrary dependence:
+
+    .. math:: T = \frac1k \sum_{j=1}^k \tan\left((\tfrac12 - p_j)\pi\right), \qquad
+              p = \tfrac12 - \frac{\arctan T}{\pi},
+
+    the standard-Cauchy upper tail of :math:`T` (Liu & Xie 2020). The Bonferroni bound
+    :math:`\min(1, k \min_j p_j)` is given as a conservative alternative.
+
+    Which p-values are combined matters, because a combination over many directions is driven by
+    the smallest ones. The χ²(2) tail of :math:`K^2` is too light at moderate n: under the null,
+    ``P(p_DP < 1e-3)`` is about 0.0026 at n = 200 and 0.0016 at n = 1000, and
+    ``P(p_DP < 1e-4)`` about 9 and 3.5 times its nominal value. Combined over 32 directions of
+    8-dimensional Gaussian data at n = 200 this rejects 12% of the time at level 0.05. The
+    Anderson–Darling p-values are close to uniform in the tail, and their combination rejects
+    5-6.5% of the time at level 0.05 from n = 20 to n = 10,000. ``combined_test`` therefore combines
+    the AD p-values; ``dp_combined_test`` combines the DP p-values (calibrated from about
+    n = 10,000). Every projection of a Gaussian is Gaussian, so a non-isotropic Gaussian is
+    accepted too.
+
+    References
+    ----------
+    .. [1] H. Cramér and H. Wold, "Some theorems on distribution functions", J. London Math. Soc.
+       11(4), 290-294, 1936.
+    .. [2] Y. Liu and J. Xie, "Cauchy combination test: a powerful test with analytic p-value
+       calculation under arbitrary dependency structures", JASA 115(529), 393-402, 2020.
+    .. [3] R. B. D'Agostino and E. S. Pearson, "Tests for departure from normality", Biometrika
+       60(3), 613-622, 1973.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussprobe.stats.projections import projection_normality
+    >>> rng = np.random.default_rng(0)
+    >>> gaussian = projection_normality(rng.standard_normal((2000, 16)), n_projections=64, rng=0)
+    >>> laplace = projection_normality(rng.laplace(size=(2000, 16)), n_projections=64, rng=0)
+    >>> print(f"{gaussian.combined_test.pvalue:.2f} {laplace.combined_test.pvalue:.1e}")
+    0.50 3.2e-09
+    """
+    emb = check_embeddings(x, dtype=dtype)
+    k = check_positive_int(n_projections, "n_projections")
+    directions = random_directions(emb.n_features, k, rng)
+    projected = project_rows(emb, directions)
+    return projection_tests(projected, n_features=emb.n_features, seed=seed_of(rng), alpha=alpha,
+                            dtype=dtype, block_size=block_size)
+
+
+__all__ = [
+    "ProjectionNormalityResult",
+    "cauchy_statistic",
+    "projection_normality",
+    "projection_tests",
+]
