@@ -335,6 +335,15 @@ def test_null_reference_summaries(rng):
     assert null.min() < res.statistic < null.max()
 
 
+def test_null_does_not_depend_on_the_number_of_threads(monkeypatch):
+    import gaussprobe.stats.distance as dist
+
+    u = random_directions(5, 4, np.random.default_rng(0))
+    threaded = null_sliced_statistics(80, u, 6, 123)
+    monkeypatch.setattr(dist, "_NULL_MAX_WORKERS", 1)
+    np.testing.assert_array_equal(null_sliced_statistics(80, u, 6, 123), threaded)
+
+
 def test_null_is_independent_of_the_scale_and_location_of_projections(rng):
     u = random_directions(6, 4, np.random.default_rng(0))
     a = null_sliced_statistics(150, u, 4, 9)
@@ -372,8 +381,8 @@ def test_non_gaussian_data_exceed_the_null(kind):
 
 
 def test_auto_n_null():
-    assert auto_n_null(100_000, 256) == 4
-    assert auto_n_null(10_000, 256) == 26
+    assert auto_n_null(100_000, 256) == 2
+    assert auto_n_null(10_000, 256) == 13
     assert auto_n_null(500, 64) == 99
     res = isotropic_distance(np.random.default_rng(0).standard_normal((64, 3)), rng=0,
                              n_projections=2)

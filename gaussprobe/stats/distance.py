@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from typing import Any
 
+import array_api_compat
 import numpy as np
 
 from .._backend import block_rows_for, namespace_of, row_blocks, to_numpy
@@ -35,9 +37,11 @@ from .spectrum import (
 )
 
 #: Budget of null draws (``n · n_projections · n_null``) used when ``n_null=None``.
-NULL_DRAW_BUDGET = 2**26
+NULL_DRAW_BUDGET = 2**25
 #: Bounds of the automatic number of null replicates.
-N_NULL_RANGE = (4, 99)
+N_NULL_RANGE = (2, 99)
+_NULL_MEMORY_BUDGET = 2**30
+_NULL_MAX_WORKERS = 8
 
 
 def auto_n_null(n_samples: int, n_projections: int) -> int:
@@ -269,13 +273,23 @@ def normal_cell_means(n: int) -> tuple[np.ndarray, float]:
     return m, floor
 
 
+def _transposed_contiguous(p: Array, xp: Any) -> Array:
+    """``pᵀ`` laid out row-major, so that each direction is sorted as one contiguous run."""
+    if array_api_compat.is_numpy_array(p):
+        return np.ascontiguousarray(p.T)
+    if array_api_compat.is_torch_array(p):
+        return p.T.contiguous()
+    return xp.permute_dims(p, (1, 0))  # pragma: no cover - other array-API libraries
+
+
 def _w2_of_columns(p: Array, m: Array, floor: float, xp: Any) -> Array:
     """Per-column ``W_2²`` of the standardised columns of ``p`` (n × b) to N(0, 1)."""
-    mu = xp.mean(p, axis=0)
-    sd = xp.std(p, axis=0)
-    z = xp.sort((p - mu[None, :]) / sd[None, :], axis=0)
-    r = z - m[:, None]
-    return xp.mean(r * r, axis=0) + floor
+    t = _transposed_contiguous(p, xp)  # (b, n)
+    mu = xp.mean(t, axis=1)
+    sd = xp.std(t, axis=1)
+    z = xp.sort((t - mu[:, None]) / sd[:, None], axis=1)
+    r = z - m[None, :]
+    return xp.mean(r * r, axis=1) + floor
 
 
 def _null_factor(directions: np.ndarray) -> np.ndarray:
@@ -288,6 +302,28 @@ def _null_factor(directions: np.ndarray) -> np.ndarray:
     return factor
 
 
+def _null_replicate(gen: np.random.Generator, factor_t: np.ndarray, m32: np.ndarray,
+                    floor: float) -> float:
+    """One null value of the sliced statistic (float32 arrays, float64 accumulators)."""
+    n = m32.size
+    g = gen.standard_normal((factor_t.shape[1], n), dtype=np.float32)
+    z = factor_t @ g  # (k, n): one projected null sample per row
+    del g
+    z -= z.mean(axis=1, keepdims=True, dtype=np.float64).astype(np.float32)
+    sd = np.sqrt(np.mean(np.square(z), axis=1, dtype=np.float64))
+    z /= sd.astype(np.float32)[:, None]
+    z.sort(axis=1)
+    z -= m32[None, :]
+    np.square(z, out=z)
+    return float(np.mean(z.sum(axis=1, dtype=np.float64))) / n + floor
+
+
+def _null_workers(n_null: int, bytes_per_replicate: int) -> int:
+    cpus = os.cpu_count() or 1
+    by_memory = max(1, _NULL_MEMORY_BUDGET // max(1, bytes_per_replicate))
+    return int(max(1, min(cpus, n_null, by_memory, _NULL_MAX_WORKERS)))
+
+
 def null_sliced_statistics(n: int, directions: np.ndarray, n_null: int, rng: RNGLike = None, *,
                            cell_means: tuple[np.ndarray, float] | None = None) -> np.ndarray:
     """``n_null`` replicates of the sliced statistic for exact isotropic Gaussian samples of ``n`` rows.
@@ -295,28 +331,28 @@ def null_sliced_statistics(n: int, directions: np.ndarray, n_null: int, rng: RNG
     The statistic is invariant to the location and scale of the data, so ``N(0, I_d)`` represents the
     whole isotropic null. Projections of ``N(0, I_d)`` rows onto the columns of ``U`` are rows of
     ``N(0, Uᵀ U)``; they are drawn as ``G F`` with ``G`` an ``n × min(d, k)`` standard-normal matrix, on
-    the host, so every backend gets the same reference for the same ``rng``. The replicates are computed
-    in float32 with float64 accumulators (their rounding, ~1e-5 relative, is far below the Monte-Carlo
-    error); memory is about ``4 n (k + min(d, k))`` bytes.
+    the host, so every backend gets the same reference for the same ``rng``. Replicate ``b`` uses the
+    ``b``-th child of ``np.random.default_rng(rng).spawn(n_null)``, so the values do not depend on how
+    many threads compute them (up to 8, within 1 GiB of working memory). The replicates are computed in
+    float32 with float64 accumulators (their rounding, ~1e-5 relative, is far below the Monte-Carlo
+    error); each needs about ``4 n (k + min(d, k))`` bytes.
     """
     gen = np.random.default_rng(rng)
     m, floor = normal_cell_means(n) if cell_means is None else cell_means
     m32 = m.astype(np.float32)
     factor_t = np.ascontiguousarray(_null_factor(directions).T.astype(np.float32))  # (k, r)
-    r = factor_t.shape[1]
-    out = np.empty(n_null, dtype=np.float64)
-    for b in range(n_null):
-        g = gen.standard_normal((r, n), dtype=np.float32)
-        z = factor_t @ g  # (k, n): one projected null sample per row
-        del g
-        z -= z.mean(axis=1, keepdims=True, dtype=np.float64).astype(np.float32)
-        sd = np.sqrt(np.einsum("ij,ij->i", z, z, dtype=np.float64) / n)
-        z /= sd.astype(np.float32)[:, None]
-        z.sort(axis=1)
-        z -= m32[None, :]
-        np.square(z, out=z)
-        out[b] = float(np.mean(z.sum(axis=1, dtype=np.float64))) / n + floor
-    return out
+    children = gen.spawn(n_null)
+    workers = _null_workers(n_null, 4 * n * (factor_t.shape[0] + factor_t.shape[1]))
+    if workers == 1:
+        values = [_null_replicate(c, factor_t, m32, floor) for c in children]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+            values = list(pool.map(lambda c: _null_replicate(c, factor_t, m32, floor), children))
+    return np.asarray(values, dtype=np.float64)
 
 
 def sliced_w2_from_projections(projections: ArrayLike, directions: np.ndarray, /, *,
