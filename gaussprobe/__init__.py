@@ -11,20 +11,53 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from ._results import TestResult
-from ._warnings import (
-    GaussprobeWarning,
-    PrecisionWarning,
-    RankDeficiencyWarning,
-    SmallSampleWarning,
-)
+from ._warnings import GaussprobeWarning, PrecisionWarning, RankDeficiencyWarning, SmallSampleWarning
+from .criteria import CheckOutcome, Criteria, CriterionResult
+from .report import GaussianityReport, analyze
 from .stats._moments import principal_projection
+from .stats.coordinates import CoordinateNormalityResult, coordinate_normality
+from .stats.distance import IsotropicDistanceResult, isotropic_distance
+from .stats.doornik_hansen import DoornikHansenResult, doornik_hansen
+from .stats.energy import EnergyTestResult, energy_test
+from .stats.henze_zirkler import HenzeZirklerResult, henze_zirkler
+from .stats.mardia import MardiaResult, mardia
+from .stats.projections import ProjectionNormalityResult, projection_normality
+from .stats.royston import RoystonResult, royston
+from .stats.spectrum import SpectrumResult, covariance_spectrum, sphericity_test
+from .stats.thin_shell import ThinShellResult, thin_shell
 
 __all__ = [
+    "CheckOutcome",
+    "CoordinateNormalityResult",
+    "Criteria",
+    "CriterionResult",
+    "DoornikHansenResult",
+    "EnergyTestResult",
+    "GaussianityReport",
     "GaussprobeWarning",
+    "HenzeZirklerResult",
+    "IsotropicDistanceResult",
+    "MardiaResult",
     "PrecisionWarning",
+    "ProjectionNormalityResult",
     "RankDeficiencyWarning",
+    "RoystonResult",
     "SmallSampleWarning",
+    "SpectrumResult",
     "TestResult",
+    "ThinShellResult",
     "__version__",
+    "analyze",
+    "coordinate_normality",
+    "covariance_spectrum",
+    "doornik_hansen",
+    "energy_test",
+    "henze_zirkler",
+    "isotropic_distance",
+    "mardia",
     "principal_projection",
+    "projection_normality",
+    "royston",
+    "sphericity_test",
+    "thin_shell",
 ]

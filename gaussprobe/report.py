@@ -102,11 +102,11 @@ class GaussianityReport(Result):
         return self.summary()
 
 
-def _resolve_tests(tests: Iterable[str] | str | None) -> tuple[tuple[str, ...], bool]:
+def _resolve_tests(tests: Iterable[str] | str | None) -> tuple[tuple[str, ...], str]:
     if tests is None or tests == "default":
-        return DEFAULT_TESTS, True
+        return DEFAULT_TESTS, "default"
     if tests == "all":
-        return ALL_TESTS, False
+        return ALL_TESTS, "all"
     if isinstance(tests, str):
         tests = [t.strip() for t in tests.split(",") if t.strip()]
     chosen = tuple(dict.fromkeys(tests))
@@ -115,7 +115,7 @@ def _resolve_tests(tests: Iterable[str] | str | None) -> tuple[tuple[str, ...], 
         msg = (f"`tests` must name tests from {list(ALL_TESTS)} (or be 'default' / 'all'); "
                f"got {list(chosen)}.")
         raise ValueError(msg)
-    return chosen, False
+    return chosen, "explicit"
 
 
 def analyze(
@@ -149,8 +149,9 @@ def analyze(
         O(n^2 d) skewness fits a budget of ~2.5e11 flop (or the small-d tensor route applies).
         Tests that need a full-rank covariance (Mardia, Henze-Zirkler, Doornik-Hansen, energy) are
         skipped with a :class:`~gaussprobe.RankDeficiencyWarning` when ``n_samples <= n_features`` or
-        the covariance is singular; ``report.skipped`` records why. Asking for them explicitly on such
-        data raises the test's own ``ValueError``.
+        the covariance is singular (and Royston's test outside 4 <= n <= 2000); ``report.skipped``
+        records why. ``"all"`` runs every test that is defined for the data. Tests named explicitly
+        always run, and raise their own ``ValueError`` where they are undefined.
     alpha : float
         Level used for pass fractions and rejected fractions.
     dtype : {"float64", "float32"}
@@ -172,7 +173,7 @@ def analyze(
     >>> print(f"{report.coordinates.ad_mean:.2f}")
     0.37
     """
-    chosen, default_mode = _resolve_tests(tests)
+    chosen, mode = _resolve_tests(tests)
     check_positive_int(n_projections, "n_projections")
     check_probability(alpha, "alpha")
     check_choice(dtype, "dtype", ("float64", "float32"))
@@ -217,7 +218,7 @@ def analyze(
     if multivariate:
         rank = _rank_of(emb, results.get("distance"))
         for name in multivariate:
-            reason = _skip_reason(name, n=n, d=d, rank=rank, default_mode=default_mode)
+            reason = _skip_reason(name, n=n, d=d, rank=rank, mode=mode)
             if reason is not None:
                 skipped[name] = reason
                 continue
@@ -243,7 +244,9 @@ def _rank_of(emb: Embeddings, distance: Any) -> int:
     return spectrum(covariance_state(emb).covariance(), emb.xp).rank
 
 
-def _skip_reason(name: str, *, n: int, d: int, rank: int, default_mode: bool) -> str | None:
+def _skip_reason(name: str, *, n: int, d: int, rank: int, mode: str) -> str | None:
+    if mode == "explicit":
+        return None  # a test asked for by name runs, and raises its own error where it is undefined
     needs_rank = name in _NEEDS_FULL_RANK
     if needs_rank and n <= d:
         return (f"needs n_samples > n_features for a full-rank covariance (n_samples={n}, n_features={d}); "
@@ -253,7 +256,7 @@ def _skip_reason(name: str, *, n: int, d: int, rank: int, default_mode: bool) ->
                 f"with gaussprobe.principal_projection(x, n_components={rank}) and run it on that")
     if name == "royston" and not 4 <= n <= 2000:
         return f"Royston's test is defined for 4 <= n_samples <= 2000 (got n_samples={n})"
-    if default_mode and name == "mardia":
+    if mode == "default" and name == "mardia":
         gram_flop = n * n * d
         tensor_flop = n * d**3
         if min(gram_flop, tensor_flop) > MARDIA_DEFAULT_FLOP_BUDGET:

@@ -1,0 +1,114 @@
+"""The fixed-width text table of :meth:`GaussianityReport.summary`."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+_W = 78
+
+
+def _f(value: Any, spec: str = ".4g") -> str:
+    if value is None:
+        return "n/a"
+    v = float(value)
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return format(v, spec)
+
+
+def _p(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    v = float(value)
+    return f"{v:.3g}" if v >= 1e-3 else f"{v:.2e}"
+
+
+def _pct(value: Any) -> str:
+    return "n/a" if value is None else f"{100 * float(value):.1f}%"
+
+
+def _row(label: str, value: str, ref: str = "") -> str:
+    return f"  {label:<40}{value:>14}   {ref}".rstrip()
+
+
+def _section(title: str) -> list[str]:
+    return ["", title, "-" * len(title)]
+
+
+def format_summary(report: Any) -> str:
+    """Render a report as a table (values on the left, what a Gaussian gives on the right)."""
+    lines = [
+        "=" * _W,
+        f"gaussprobe {report.gaussprobe_version} -- Gaussianity report",
+        f"n_samples={report.n_samples}  n_features={report.n_features}  backend={report.backend}  "
+        f"device={report.device}  dtype={report.compute_dtype}  seed={report.seed}",
+        "=" * _W,
+        f"  {'':<40}{'value':>14}   isotropic Gaussian gives",
+    ]
+    ts, tc = report.thin_shell, report.thin_shell_centered
+    if ts is not None:
+        lines += _section("Thin shell (row norms)")
+        lines.append(_row("mean norm", _f(ts.mean)))
+        lines.append(_row("CV = std/mean (uncentred, paper Eq. 20)", _f(ts.cv),
+                          f"{_f(ts.cv_gaussian)} (chi(d); paper: <= 0.10)"))
+        if tc is not None:
+            lines.append(_row("CV of centred norms", _f(tc.cv), _f(tc.cv_gaussian)))
+            lines.append(_row("CV ratio (centred / chi(d))", _f(tc.cv_ratio, ".3f"), "1"))
+    co = report.coordinates
+    if co is not None:
+        lo, hi = co.pass_fraction_band
+        band = f"{_pct(co.expected_pass_fraction)} (99%: {_pct(lo)}-{_pct(hi)})"
+        lines += _section(f"Per-coordinate normality ({co.n_features} coordinates, alpha={co.alpha:g})")
+        lines.append(_row("Anderson-Darling mean A^2", _f(co.ad_mean, ".3f"),
+                          f"~0.37 (critical value {co.ad_critical_value:.3f})"))
+        lines.append(_row("AD pass fraction", _pct(co.ad_pass_fraction), band))
+        lines.append(_row("D'Agostino-Pearson mean p-value", _f(co.dp_mean_pvalue, ".3f"), "~0.5"))
+        lines.append(_row("DP pass fraction (p > alpha)", _pct(co.dp_pass_fraction), band))
+    pr = report.projections
+    if pr is not None:
+        lines += _section(f"Random projections ({pr.n_projections} directions)")
+        lines.append(_row("AD mean A^2", _f(pr.ad_mean, ".3f"), "~0.37"))
+        lines.append(_row("rejected fraction (DP, p < alpha)", _pct(pr.rejected_fraction),
+                          _pct(pr.alpha)))
+        lines.append(_row("combined p-value (Cauchy)", _p(pr.combined_test.pvalue), "uniform(0, 1)"))
+        lines.append(_row("Bonferroni p-value (min p x k)", _p(pr.bonferroni_pvalue), "uniform(0, 1)"))
+    di = report.distance
+    if di is not None:
+        bw, sp, sl, sph = di.bures_wasserstein, di.spectrum, di.sliced, di.sphericity
+        lines += _section("Distance to the nearest isotropic Gaussian N(0, s^2 I)")
+        lines.append(_row("Bures-Wasserstein, normalised [0, 1]", _f(bw.normalized), "~(1 + d/4)/n"))
+        lines.append(_row("  mean part (narrow cone)", _f(bw.mean_part), "0"))
+        lines.append(_row("  anisotropy part", _f(bw.anisotropy_part), "~d/(4n)"))
+        lines.append(_row("covariance rank", f"{di.rank}/{di.n_features}", f"{min(di.n_features, di.n_samples - 1)}"))
+        lines.append(_row("effective rank", _f(sp.effective_rank, ".1f"), f"~{di.n_features}"))
+        lines.append(_row("participation ratio", _f(sp.participation_ratio, ".1f"), f"~{di.n_features}"))
+        lines.append(_row("condition number", _f(sp.condition_number, ".3g")))
+        lines.append(_row("sphericity test p-value (Ledoit-Wolf)", _p(sph.pvalue), "uniform(0, 1)"))
+        null = "" if sl.null_mean is None else f"null mean {_f(sl.null_mean)}, 95% {_f(sl.null_quantile_95)}"
+        lines.append(_row("sliced W2^2 to N(0,1) (mean over dirs)", _f(sl.statistic), null))
+        if sl.excess_ratio is not None:
+            lines.append(_row("  ratio to the Gaussian null mean", _f(sl.excess_ratio, ".3f"), "~1"))
+    mv = [(name, getattr(report, name)) for name in ("mardia", "henze_zirkler", "royston", "doornik_hansen",
+                                                     "energy") if getattr(report, name) is not None]
+    if mv:
+        lines += _section("Multivariate normality tests")
+        lines.append(f"  {'test':<40}{'statistic':>14}   p-value")
+        for name, res in mv:
+            if name == "mardia":
+                lines.append(_row("Mardia skewness (chi2)", _f(res.skewness_test.statistic),
+                                  _p(res.skewness_test.pvalue)))
+                lines.append(_row("Mardia kurtosis z (finite-n moments)", _f(res.kurtosis_test.statistic),
+                                  _p(res.kurtosis_test.pvalue)))
+            else:
+                label = {"henze_zirkler": "Henze-Zirkler", "royston": "Royston H",
+                         "doornik_hansen": "Doornik-Hansen", "energy": "energy (Szekely-Rizzo)"}[name]
+                lines.append(_row(label, _f(res.statistic), _p(res.pvalue)))
+    if report.skipped:
+        lines += _section("Skipped")
+        for name, reason in report.skipped.items():
+            lines.append(f"  {name}: {reason}")
+    lines += ["", "Statistics report evidence only; use report.check(criteria) for a verdict.", "=" * _W]
+    return "\n".join(lines)

@@ -1,0 +1,214 @@
+"""analyze(), GaussianityReport and Criteria/check."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import gaussprobe as gp
+from gaussprobe.report import ALL_TESTS
+
+
+def _close(a, b, rtol, path=""):
+    """Compare two to_dict() trees numerically; returns the list of mismatching paths."""
+    bad = []
+    if isinstance(a, dict):
+        for k in a:
+            if k in {"timings", "backend", "device"}:
+                continue
+            bad += _close(a[k], b[k], rtol, f"{path}.{k}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), path
+        for i, (p, q) in enumerate(zip(a, b, strict=True)):
+            bad += _close(p, q, rtol, f"{path}[{i}]")
+    elif isinstance(a, float) and isinstance(b, float):
+        if not math.isclose(a, b, rel_tol=rtol, abs_tol=1e-13):
+            bad.append(f"{path}: {a!r} vs {b!r}")
+    elif a != b:
+        bad.append(f"{path}: {a!r} vs {b!r}")
+    return bad
+
+
+@pytest.fixture(scope="module")
+def gaussian_report():
+    x = np.random.default_rng(1).standard_normal((1500, 24))
+    return x, gp.analyze(x, rng=0)
+
+
+def test_report_fields_and_provenance(gaussian_report):
+    x, rep = gaussian_report
+    assert (rep.n_samples, rep.n_features) == x.shape
+    assert rep.backend == "numpy" and rep.device == "cpu" and rep.compute_dtype == "float64"
+    assert rep.seed == 0 and rep.gaussprobe_version == gp.__version__
+    assert set(rep.tests) == {"thin_shell", "coordinates", "projections", "distance", "mardia",
+                              "doornik_hansen"}
+    assert rep.skipped == {}
+    # the report holds exactly what the standalone functions return
+    assert rep.thin_shell.to_dict() == gp.thin_shell(x).to_dict()
+    assert rep.coordinates.ad_mean == pytest.approx(gp.coordinate_normality(x).ad_mean, rel=1e-12)
+    assert rep.mardia.kurtosis == pytest.approx(gp.mardia(x).kurtosis, rel=1e-12)
+    assert rep.thin_shell_centered.centered and not rep.thin_shell.centered
+
+
+def test_summary_and_json(gaussian_report):
+    _, rep = gaussian_report
+    text = rep.summary()
+    for section in ("Thin shell", "Per-coordinate normality", "Random projections",
+                    "Distance to the nearest isotropic Gaussian", "Multivariate normality tests"):
+        assert section in text
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert str(rep) == text
+    data = json.loads(rep.to_json())
+    assert data["schema_version"] == gp.report.SCHEMA_VERSION
+    assert data["coordinates"]["ad_mean"] == pytest.approx(rep.coordinates.ad_mean)
+    assert len(data["coordinates"]["ad_statistics"]) == 24
+
+
+def test_report_is_reproducible_and_row_permutation_invariant(gaussian_report):
+    x, rep = gaussian_report
+    again = gp.analyze(x, rng=0)
+    assert _close(rep.to_dict(), again.to_dict(), 0.0) == []
+    perm = np.random.default_rng(5).permutation(len(x))
+    permuted = gp.analyze(x[perm], rng=0)
+    assert _close(rep.to_dict(), permuted.to_dict(), 1e-8) == []
+
+
+@pytest.mark.torch
+def test_numpy_and_torch_cpu_reports_agree():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(2).standard_normal((600, 12))
+    a = gp.analyze(x, rng=3, tests="all", n_resamples=19).to_dict()
+    b = gp.analyze(torch.as_tensor(x), rng=3, tests="all", n_resamples=19).to_dict()
+    assert b is not None
+    assert _close(a, b, 1e-10) == []
+
+
+@pytest.mark.torch
+def test_torch_inputs_of_any_dtype_and_grad():
+    torch = pytest.importorskip("torch")
+    t = torch.randn(400, 8, dtype=torch.float32, requires_grad=True)
+    rep = gp.analyze(t, rng=0, tests=["thin_shell", "coordinates"])
+    assert rep.backend == "torch" and rep.compute_dtype == "float64"
+    rep16 = gp.analyze(t.detach().to(torch.bfloat16), rng=0, tests=["thin_shell"])
+    assert math.isfinite(rep16.thin_shell.cv)
+    rep32 = gp.analyze(t, rng=0, tests=["coordinates"], dtype="float32")
+    assert rep32.compute_dtype == "float32"
+    assert rep32.coordinates.ad_mean == pytest.approx(rep.coordinates.ad_mean, rel=1e-4)
+
+
+def test_array_likes_are_accepted():
+    pd = pytest.importorskip("pandas")
+    x = np.random.default_rng(3).standard_normal((200, 5))
+    ref = gp.analyze(x, rng=0, tests=["coordinates"]).coordinates.ad_mean
+    assert gp.analyze(x.tolist(), rng=0, tests=["coordinates"]).coordinates.ad_mean == pytest.approx(ref)
+    assert gp.analyze(pd.DataFrame(x), rng=0, tests=["coordinates"]).coordinates.ad_mean == pytest.approx(ref)
+
+
+def test_rank_deficient_input_skips_full_rank_tests_with_a_warning():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((500, 10))
+    x -= x.mean(axis=1, keepdims=True)  # rows sum to zero: rank 9, like a LayerNorm constraint
+    with pytest.warns(gp.RankDeficiencyWarning):
+        rep = gp.analyze(x, rng=0)
+    assert rep.mardia is None and rep.doornik_hansen is None
+    assert "rank 9" in rep.skipped["mardia"] and "principal_projection" in rep.skipped["mardia"]
+    assert rep.distance.rank == 9
+    assert "Skipped" in rep.summary()
+    # explicitly asking for Mardia on singular data raises its own clear error instead of a number
+    with pytest.raises(ValueError, match="rank"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", gp.RankDeficiencyWarning)
+        gp.analyze(x, rng=0, tests=["mardia"])
+
+
+def test_more_features_than_samples():
+    x = np.random.default_rng(6).standard_normal((40, 64))
+    with pytest.warns(gp.RankDeficiencyWarning):
+        rep = gp.analyze(x, rng=0)
+    assert "n_samples > n_features" in rep.skipped["mardia"]
+    assert rep.distance.sphericity.pvalue is not None  # the Ledoit-Wolf test works for d > n
+
+
+def test_bad_arguments():
+    x = np.random.default_rng(7).standard_normal((100, 4))
+    with pytest.raises(ValueError, match="tests"):
+        gp.analyze(x, tests=["coordinates", "bogus"])
+    with pytest.raises(ValueError, match="alpha"):
+        gp.analyze(x, alpha=1.5)
+    with pytest.raises(TypeError, match="n_projections"):
+        gp.analyze(x, n_projections=2.5)
+    with pytest.raises(ValueError, match="dtype"):
+        gp.analyze(x, dtype="float16")
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        gp.analyze(np.where(np.arange(400).reshape(100, 4) == 17, np.nan, x))
+    xc = x.copy()
+    xc[:, 2] = 1.0
+    with pytest.raises(ValueError, match=r"constant column.*\[2\]"):
+        gp.analyze(xc, tests=["coordinates"])
+
+
+def test_all_tests_run_on_request():
+    x = np.random.default_rng(8).standard_normal((300, 5))
+    rep = gp.analyze(x, rng=1, tests="all", n_resamples=19)
+    assert set(rep.tests) == set(ALL_TESTS)
+    for name in ALL_TESTS:
+        if name not in {"thin_shell"}:
+            assert getattr(rep, name) is not None, name
+    assert "Henze-Zirkler" in rep.summary() and "energy" in rep.summary()
+
+
+def test_default_run_skips_unaffordable_mardia(monkeypatch):
+    monkeypatch.setattr(gp.report, "MARDIA_DEFAULT_FLOP_BUDGET", 10.0)
+    x = np.random.default_rng(9).standard_normal((200, 6))
+    rep = gp.analyze(x, rng=0)
+    assert rep.mardia is None and "tests=[..., 'mardia']" in rep.skipped["mardia"]
+    assert gp.analyze(x, rng=0, tests=["mardia"]).mardia is not None
+
+
+# ----------------------------------------------------------------------------------- criteria
+def test_check_presets_on_gaussian_and_non_gaussian(gaussian_report):
+    _, rep = gaussian_report
+    assert rep.check("gaussian").passed
+    lap = gp.analyze(np.random.default_rng(10).laplace(size=(1500, 24)), rng=0)
+    outcome = lap.check("gaussian")
+    assert not outcome.passed
+    names = {r.name for r in outcome.failures}
+    assert {"max_ad_mean", "min_projection_pvalue"} <= names
+    text = outcome.explain()
+    assert text.startswith("[FAIL]") and "observed" in text and "Verdict: FAILED" in text
+
+
+def test_paper_preset_thresholds():
+    c = gp.Criteria.preset("paper")
+    assert (c.max_cv, c.max_ad_mean, c.min_ad_pass_fraction, c.min_dp_pass_fraction) == (0.1, 0.752, 0.9, 0.88)
+    # an isotropic Gaussian at d=24 has norm CV ~ 1/sqrt(2d) = 0.144 > 0.10: the paper's CV bar fails
+    x = np.random.default_rng(11).standard_normal((1000, 24))
+    outcome = gp.analyze(x, rng=0, tests=["thin_shell", "coordinates"]).check("paper")
+    assert [r.name for r in outcome.failures] == ["max_cv"]
+
+
+def test_criteria_from_mapping_and_errors(gaussian_report):
+    _, rep = gaussian_report
+    c = gp.Criteria.from_mapping({"preset": "paper", "max-cv": 0.5})
+    assert c.max_cv == 0.5 and c.max_ad_mean == 0.752
+    with pytest.raises(ValueError, match="Unknown criteria"):
+        gp.Criteria.from_mapping({"max_cvv": 1})
+    with pytest.raises(ValueError, match="preset"):
+        gp.Criteria.preset("nope")
+    with pytest.raises(TypeError, match="finite number"):
+        gp.Criteria(max_cv="0.1")
+    assert not gp.Criteria().evaluate(rep).passed  # nothing checked is not a pass
+    assert rep.check(max_cv=10.0).passed
+    assert not rep.check(gp.Criteria(max_cv=10.0), max_cv=0.0).passed
+
+
+def test_criterion_on_a_statistic_that_was_not_run(gaussian_report):
+    x, _ = gaussian_report
+    rep = gp.analyze(x, rng=0, tests=["thin_shell"])
+    outcome = rep.check(min_projection_pvalue=0.01)
+    assert not outcome.passed
+    assert "projections was not available" in outcome.failures[0].explain()
+    assert json.dumps(outcome.to_dict())
