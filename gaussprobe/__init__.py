@@ -11,7 +11,12 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from ._results import TestResult
-from ._warnings import GaussprobeWarning, PrecisionWarning, RankDeficiencyWarning, SmallSampleWarning
+from ._warnings import (
+    GaussprobeWarning,
+    PrecisionWarning,
+    RankDeficiencyWarning,
+    SmallSampleWarning,
+)
 from .criteria import CheckOutcome, Criteria, CriterionResult
 from .report import GaussianityReport, analyze
 from .stats._moments import principal_projection

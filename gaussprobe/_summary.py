@@ -43,8 +43,8 @@ def format_summary(report: Any) -> str:
     lines = [
         "=" * _W,
         f"gaussprobe {report.gaussprobe_version} -- Gaussianity report",
-        f"n_samples={report.n_samples}  n_features={report.n_features}  backend={report.backend}  "
-        f"device={report.device}  dtype={report.compute_dtype}  seed={report.seed}",
+        (f"n_samples={report.n_samples}  n_features={report.n_features}  backend={report.backend}  "
+         f"device={report.device}  dtype={report.compute_dtype}  seed={report.seed}"),
         "=" * _W,
         f"  {'':<40}{'value':>14}   isotropic Gaussian gives",
     ]

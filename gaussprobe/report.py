@@ -19,7 +19,13 @@ from ._backend import device_name
 from ._random import seed_of
 from ._results import Result
 from ._typing import ArrayLike, DTypeName, RNGLike
-from ._validation import Embeddings, check_choice, check_embeddings, check_positive_int, check_probability
+from ._validation import (
+    Embeddings,
+    check_choice,
+    check_embeddings,
+    check_positive_int,
+    check_probability,
+)
 from ._warnings import RankDeficiencyWarning
 from .criteria import CheckOutcome, Criteria
 
