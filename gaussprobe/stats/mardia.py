@@ -161,11 +161,12 @@ def mardia(
     wh = whiten(emb, what=_WHAT, covariance=covariance)
     n, d = emb.n_samples, emb.n_features
     route = _choose_method(n, d, method)
+    kernel = _resolve_engine(engine, emb.backend, n)
     if route == "tensor":
         b1, b2 = _tensor_route(wh, block_size)
     else:
         warn_if_tf32(emb, _WHAT)
-        b1, b2 = _gram_route(wh, block_size, _resolve_engine(engine, emb.backend, n))
+        b1, b2 = _gram_route(wh, block_size, kernel)
     return _result(b1, b2, n=n, d=d, covariance=covariance, method=route)
 
 
