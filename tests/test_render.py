@@ -1,0 +1,275 @@
+"""Markdown/HTML rendering, plots, the JSON schema, and the HTML page in a real headless browser."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import warnings
+from importlib import resources
+
+import numpy as np
+import pytest
+
+from gaussprobe.render import interpretation, metrics, to_html, to_markdown
+
+pytest.importorskip("matplotlib")
+
+
+@pytest.fixture(scope="module")
+def data():
+    return np.random.default_rng(0).standard_normal((600, 12))
+
+
+@pytest.fixture(scope="module")
+def report(data):
+    from gaussprobe.report import analyze
+
+    return analyze(data, rng=0, n_projections=32)
+
+
+@pytest.fixture(scope="module")
+def rank_deficient():
+    from gaussprobe import RankDeficiencyWarning
+    from gaussprobe.report import analyze
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((500, 7))
+    x = np.hstack([x, x[:, :1] - x[:, 1:2]])  # rank 7 of 8
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RankDeficiencyWarning)
+        return x, analyze(x, rng=0, n_projections=32)
+
+
+# ---------------------------------------------------------------- Markdown
+def test_markdown_summary_and_check(report):
+    from gaussprobe.criteria import Criteria
+
+    md = to_markdown(report, source="emb.npy", notes=["a note | with a pipe"])
+    assert md.startswith("## Gaussianity report")
+    assert "Input: `emb.npy`" in md
+    assert "| Coordinates | mean Anderson-Darling A^2 |" in md
+    assert "a note \\| with a pipe" in md  # pipes escaped inside tables and lists
+    assert "### How to read this" in md
+    outcome = report.check(Criteria(max_cv=0.01, max_ad_mean=0.752))
+    md = to_markdown(report, outcome=outcome)
+    assert ":x: FAILED (1 of 2)" in md
+    rows = [line for line in md.splitlines() if line.startswith("| `")]
+    assert rows[0].startswith("| `max_cv` |")  # failures first
+    assert "**FAIL**" in rows[0]
+    # every table row has the same number of cells as its header
+    for block in re.findall(r"(\|.*\|\n)+", md):
+        cells = {line.count("|") - line.count("\\|") for line in block.strip().splitlines()}
+        assert len(cells) == 1, block
+
+
+def test_skipped_tests_are_listed(rank_deficient):
+    _, rep = rank_deficient
+    md = to_markdown(rep)
+    assert "### Skipped tests" in md
+    assert "numerical rank 7" in md
+    assert any("rank 7 of 8" in s for s in interpretation(rep))
+
+
+def test_metrics_values_match_the_report(report):
+    rows = {m.name: m.value for m in metrics(report)}
+    assert rows["norm CV (uncentred)"] == report.thin_shell.cv
+    assert rows["mean Anderson-Darling A^2"] == report.coordinates.ad_mean
+    assert rows["rejected fraction"] == report.projections.rejected_fraction
+    assert rows["covariance rank"] == 12
+
+
+def test_normalised_embeddings_are_explained():
+    from gaussprobe.report import analyze
+
+    x = np.random.default_rng(2).standard_normal((400, 10))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    rep = analyze(x, rng=0, tests=["thin_shell", "coordinates"])
+    assert any("L2-normalised" in s for s in interpretation(rep))
+
+
+# ---------------------------------------------------------------- HTML
+def test_html_is_self_contained(report, data):
+    page = to_html(report, data, source="emb.npy")
+    assert page.startswith("<!DOCTYPE html>")
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+    assert "<script" not in page
+    assert not re.search(r"(src|href)=\"(https?:)?//", page)  # nothing fetched from elsewhere
+    images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(images) == 6
+    import base64
+
+    assert all(base64.b64decode(b).startswith(b"\x89PNG") for b in images)
+    # without the data: only the plots the report itself supports
+    assert len(re.findall(r"<img ", to_html(report))) == 2
+    assert "<img" not in to_html(report, plots=False)
+    svg = to_html(report, plots=True, image_format="svg")
+    assert "data:image/svg+xml;base64," in svg
+
+
+def test_html_escapes_text(report):
+    page = to_html(report, plots=False, source="<script>alert(1)</script>", notes=["a < b & c"])
+    assert "<script>" not in page
+    assert "&lt;script&gt;" in page
+    assert "a &lt; b &amp; c" in page
+
+
+# ---------------------------------------------------------------- plots
+def test_plotting_module_is_lazy_and_leaves_pyplot_alone():
+    code = ("import sys, gaussprobe.plotting, gaussprobe.render, gaussprobe.cli\n"
+            "assert 'matplotlib' not in sys.modules, 'imported at import time'\n"
+            "import numpy as np, matplotlib\n"
+            "before = dict.__getitem__(matplotlib.rcParams, 'backend')\n"
+            "from gaussprobe.plotting import plot_norms\n"
+            "plot_norms(np.random.default_rng(0).standard_normal((50, 3)))\n"
+            "assert 'matplotlib.pyplot' not in sys.modules\n"
+            "assert dict.__getitem__(matplotlib.rcParams, 'backend') == before\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+
+
+def test_anderson_darling_columns_matches_scipy(data):
+    from scipy import stats
+
+    from gaussprobe.plotting import anderson_darling_columns
+
+    ours = anderson_darling_columns(data[:, :5], block=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # scipy 1.17 asks for `method=`
+        ref = [stats.anderson(data[:, j]).statistic for j in range(5)]
+    np.testing.assert_allclose(ours, ref, rtol=1e-10)
+
+
+def test_covariance_eigenvalues(data):
+    from gaussprobe.plotting import covariance_eigenvalues
+
+    ref = np.sort(np.linalg.eigvalsh(np.cov(data, rowvar=False, bias=True)))[::-1]
+    np.testing.assert_allclose(covariance_eigenvalues(data), ref, rtol=1e-10)
+
+
+def test_null_ad_statistics_mean():
+    from gaussprobe.plotting import null_ad_statistics
+
+    null = null_ad_statistics(1000, n_draws=2000, rng=0)
+    assert 0.35 < null.mean() < 0.40  # E[A^2] under the null is about 0.37 (D'Agostino & Stephens)
+
+
+def test_plot_functions_return_figures(data, report):
+    from gaussprobe import plotting
+
+    figs = [plotting.plot_norms(data), plotting.plot_norms(data, center=True),
+            plotting.plot_projection_qq(data, n_projections=6), plotting.plot_coordinate_qq(data),
+            plotting.plot_ad_distribution(report.coordinates.ad_statistics, n_samples=600),
+            plotting.plot_spectrum(report.distance.spectrum.eigenvalues)]
+    for fig in figs:
+        assert fig.axes
+        assert plotting.figure_to_data_uri(fig).startswith("data:image/png;base64,")
+    fig = plotting.new_figure()
+    ax = fig.add_subplot()
+    assert plotting.plot_norms(data, ax=ax) is fig
+    with pytest.raises(ValueError, match="2-D"):
+        plotting.plot_norms(np.ones(5))
+
+
+def test_spectrum_plot_marks_null_directions(rank_deficient):
+    from gaussprobe.plotting import covariance_eigenvalues, plot_spectrum
+
+    x, _ = rank_deficient
+    fig = plot_spectrum(covariance_eigenvalues(x))
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any("1 null direction(s)" in s and "rank 7/8" in s for s in labels)
+
+
+@pytest.mark.torch
+def test_plots_accept_torch(data):
+    torch = pytest.importorskip("torch")
+    from gaussprobe.plotting import plot_norms
+
+    assert plot_norms(torch.as_tensor(data)).axes
+
+
+# ---------------------------------------------------------------- JSON schema
+@pytest.fixture(scope="module")
+def schema():
+    jsonschema = pytest.importorskip("jsonschema")
+    s = json.loads(resources.files("gaussprobe").joinpath("report_schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(s)
+    return s
+
+
+def _validate(instance, schema, definition="report"):
+    import jsonschema
+
+    sub = {"$schema": schema["$schema"], "$defs": schema["$defs"], "$ref": f"#/$defs/{definition}"}
+    jsonschema.Draft202012Validator(sub).validate(instance)
+
+
+def test_report_json_matches_schema(schema, report, rank_deficient):
+    from gaussprobe.report import SCHEMA_VERSION, analyze
+
+    _validate(json.loads(report.to_json()), schema)
+    _validate(json.loads(rank_deficient[1].to_json()), schema)
+    x = np.random.default_rng(3).standard_normal((200, 5))
+    _validate(json.loads(analyze(x, rng=1, tests="all", n_projections=8, n_resamples=9).to_json()), schema)
+    assert re.fullmatch(schema["$defs"]["report"]["properties"]["schema_version"]["pattern"], SCHEMA_VERSION)
+
+
+def test_schema_rejects_a_broken_report(schema, report):
+    import jsonschema
+
+    broken = json.loads(report.to_json())
+    del broken["coordinates"]["ad_mean"]
+    with pytest.raises(jsonschema.ValidationError):
+        _validate(broken, schema)
+
+
+def test_cli_json_outputs_match_schema(schema, tmp_path, data):
+    from gaussprobe.cli import main
+
+    np.save(tmp_path / "e.npy", data)
+    for argv, definition in ((["analyze", "--format", "json"], "report"),
+                             (["check", "--format", "json", "--max-cv", "0.01"], "check_output")):
+        out = tmp_path / f"{definition}.json"
+        code = main([argv[0], str(tmp_path / "e.npy"), *argv[1:], "-o", str(out), "--n-projections", "16"])
+        assert code in (0, 1)
+        _validate(json.loads(out.read_text()), schema, definition)
+
+
+# ---------------------------------------------------------------- headless browser
+def _chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@pytest.mark.slow
+def test_html_renders_in_headless_chromium(tmp_path, report, data):
+    exe = _chromium()
+    if exe is None:
+        pytest.skip("chromium is not installed")
+    from matplotlib.image import imread
+
+    page = tmp_path / "report.html"
+    page.write_text(to_html(report, data, source="emb.npy"), encoding="utf-8")
+    shot = tmp_path / "shot.png"
+    cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+           "--hide-scrollbars", "--enable-logging=stderr", "--v=0", "--window-size=412,2400",
+           f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", page.as_uri()]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    assert shot.exists(), out.stderr[-2000:]
+    img = imread(str(shot))
+    assert img.shape[1] == 412  # phone width
+    gray = img[..., :3].mean(axis=2)
+    assert gray.std() > 0.05  # not blank
+    assert (gray < 0.5).mean() > 0.01  # text and plots drew dark pixels
+    console = [line for line in out.stderr.splitlines() if "CONSOLE" in line]
+    assert not console, console
+    # the page also lays out without horizontal overflow at phone width
+    dom = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=412,900",
+                          f"--user-data-dir={tmp_path / 'profile2'}", "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert "Gaussianity report" in dom.stdout
