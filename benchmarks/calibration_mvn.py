@@ -35,15 +35,15 @@ def _sphere(rng, n, d):
 
 def _mixture(rng, n, d):
     shift = np.zeros(d)
-    shift[0] = 3.0
-    return rng.standard_normal((n, d)) + (rng.random(n) < 0.3)[:, None] * shift
+    shift[0] = 4.0
+    return rng.standard_normal((n, d)) + (rng.random(n) < 0.2)[:, None] * shift
 
 
 ALTERNATIVES = [
     ("Laplace", lambda r, n, d: r.laplace(size=(n, d))),
     ("Student t5", lambda r, n, d: r.standard_t(5, size=(n, d))),
     ("uniform on sphere", _sphere),
-    ("mixture 0.7 N(0,I) + 0.3 N(3e1,I)", _mixture),
+    ("mixture 0.8 N(0,I) + 0.2 N(4e1,I)", _mixture),
 ]
 
 
