@@ -45,10 +45,11 @@ _NULL_MAX_WORKERS = 8
 
 
 def auto_n_null(n_samples: int, n_projections: int) -> int:
-    """Null replicates chosen when ``n_null=None``: ``2**26 // (n · k)`` clipped to ``[4, 99]``.
+    """Null replicates chosen when ``n_null=None``: ``2**25 // (n · k)`` clipped to ``[2, 99]``.
 
-    This keeps the null near 2**26 float32 normal draws (about 1-2 s on one core) unless that would
-    leave fewer than 4 replicates; 99 replicates give a p-value resolution of 0.01.
+    This keeps the null near 2**25 (3.4e7) float32 normal draws, about 1-2 s, unless that would leave
+    fewer than 2 replicates (at ``n · k > 1.7e7``, e.g. ``n = 10⁵``, ``k = 256``, where one replicate
+    takes about 1 s); 99 replicates give a p-value resolution of 0.01.
     """
     lo, hi = N_NULL_RANGE
     return int(min(hi, max(lo, NULL_DRAW_BUDGET // max(1, n_samples * n_projections))))
@@ -424,8 +425,8 @@ def isotropic_distance(x: ArrayLike, /, *, rng: RNGLike = None, n_projections: i
         null reference. Each replicate costs ``n · min(n_features, n_projections)`` float32 normal
         draws, a product and a sort of ``n · n_projections`` values, and about
         ``4 n (n_projections + min(n_features, n_projections))`` bytes. None (default) picks
-        ``2**26 // (n_samples · n_projections)`` clipped to [4, 99] (:func:`auto_n_null`): 99 for small
-        samples, 4 at ``n = 10⁵``, ``k = 256``.
+        ``2**25 // (n_samples · n_projections)`` clipped to [2, 99] (:func:`auto_n_null`): 99 for small
+        samples, 13 at ``n = 10⁴``, ``k = 256``, 2 at ``n = 10⁵``, ``k = 256``.
     dtype : {"float64", "float32"}
         Compute precision on the device (the null reference is always computed on the host).
     block_size : int, optional
@@ -475,11 +476,12 @@ def isotropic_distance(x: ArrayLike, /, *, rng: RNGLike = None, n_projections: i
     so each replicate draws an :math:`n \times \min(d, k)` normal matrix and multiplies it by a factor
     of :math:`U^\top U` instead of drawing :math:`n \times d`. Reported: the null mean, standard
     deviation and 95% quantile, ``excess_ratio = statistic / null_mean`` and the Monte-Carlo p-value
-    :math:`(1 + \#\{T^*_b \ge T\})/(1 + n_\text{null})`. Under the null the per-direction values have a
-    coefficient of variation near 0.39, so the mean over :math:`k` directions varies by about
-    :math:`0.39/\sqrt k` relative (2.4% at :math:`k = 256`): ``excess_ratio`` above about
-    :math:`1 + 4 \cdot 0.39/\sqrt k` is far outside the null. The automatic ``n_null`` bounds the cost
-    of the null by about :math:`2^{26}` draws (measured timings in the documentation); with few
+    :math:`(1 + \#\{T^*_b \ge T\})/(1 + n_\text{null})`, which is exact because the sample and the
+    replicates are exchangeable under the null. The per-direction null values have a coefficient of
+    variation near 0.4 and are nearly independent across directions when :math:`k \le d`, so the mean
+    over :math:`k` directions varies by about :math:`0.4/\sqrt k` relative (2.5% at :math:`k = 256`):
+    ``excess_ratio`` above about :math:`1 + 1.6/\sqrt k` is far outside the null. The automatic
+    ``n_null`` bounds the null by about :math:`2^{25}` draws (measured timings in the documentation); with few
     replicates the p-value is coarse (its floor is :math:`1/(1 + n_\text{null})`) but ``null_mean``
     still pools :math:`k \cdot n_\text{null}` per-direction values.
 
@@ -500,7 +502,7 @@ def isotropic_distance(x: ArrayLike, /, *, rng: RNGLike = None, n_projections: i
     >>> x = np.random.default_rng(0).standard_normal((2000, 32))
     >>> res = isotropic_distance(x, rng=0, n_projections=64)
     >>> print(f"{res.bures_wasserstein.normalized:.4f} {res.sliced.excess_ratio:.2f}")
-    0.0043 1.01
+    0.0049 0.98
     """
     emb = check_embeddings(x, dtype=dtype, min_features=2)
     k = check_positive_int(n_projections, "n_projections")
