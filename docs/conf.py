@@ -6,7 +6,7 @@ import gaussprobe
 
 project = "gaussprobe"
 author = "gaussprobe developers"
-copyright = "2026, gaussprobe developers"  # noqa: A001
+copyright = "2026, gaussprobe developers"
 version = release = gaussprobe.__version__
 
 extensions = [

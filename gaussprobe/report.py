@@ -16,7 +16,7 @@ from typing import Any
 
 from . import __version__
 from ._backend import device_name
-from ._random import seed_of
+from ._random import random_directions, seed_of
 from ._results import Result
 from ._typing import ArrayLike, DTypeName, RNGLike
 from ._validation import (
@@ -28,6 +28,7 @@ from ._validation import (
 )
 from ._warnings import RankDeficiencyWarning
 from .criteria import CheckOutcome, Criteria
+from .stats._moments import project_rows
 
 #: Version of the JSON layout produced by :meth:`GaussianityReport.to_dict` (see docs/report_schema.md).
 SCHEMA_VERSION = "1.0"
@@ -134,6 +135,7 @@ def analyze(
     alpha: float = 0.05,
     dtype: DTypeName = "float64",
     block_size: int | None = None,
+    n_null: int | None = None,
     n_resamples: int = 99,
 ) -> GaussianityReport:
     """Measure how Gaussian the embeddings ``x`` are, with every applicable statistic.
@@ -164,6 +166,9 @@ def analyze(
         Compute precision (recorded as ``compute_dtype``).
     block_size : int, optional
         Rows per block for blocked passes (default: from a 64 MiB budget).
+    n_null : int, optional
+        Monte-Carlo replicates of the sliced distance under the Gaussian null (default: automatic,
+        from a cost budget; see :func:`~gaussprobe.isotropic_distance`).
     n_resamples : int
         Parametric-bootstrap resamples for the energy test (only when it runs).
 
@@ -212,13 +217,22 @@ def analyze(
             "thin_shell_centered")
     if "coordinates" in chosen:
         run("coordinates", lambda: _coord.coordinate_normality(emb.data, alpha=alpha, dtype=dtype))
+    projected = None
+    if "projections" in chosen or "distance" in chosen:
+        # One projection pass, shared by the projection tests and the sliced distance.
+        t0 = time.perf_counter()
+        directions = random_directions(d, n_projections, proj_seed)
+        projected = project_rows(emb, directions, block_size=block_size)
+        timings["project"] = round(time.perf_counter() - t0, 6)
     if "projections" in chosen:
-        run("projections", lambda: _proj.projection_normality(
-            emb.data, n_projections=n_projections, rng=proj_seed, alpha=alpha, dtype=dtype,
-            block_size=block_size))
+        run("projections", lambda: _proj.projection_tests(
+            projected, n_features=d, seed=seed, alpha=alpha, dtype=dtype, block_size=block_size))
     if "distance" in chosen:
-        run("distance", lambda: _dist.isotropic_distance(
-            emb.data, rng=dist_seed, n_projections=n_projections, dtype=dtype, block_size=block_size))
+        if d < 2:
+            skipped["distance"] = "needs at least 2 features (the spectrum measures are undefined for one)"
+        else:
+            run("distance", lambda: _dist.distance_from_projections(
+                emb, directions, projected, rng=dist_seed, n_null=n_null, block_size=block_size))
 
     multivariate = [t for t in chosen if t in _NEEDS_FULL_RANK or t == "royston"]
     if multivariate:

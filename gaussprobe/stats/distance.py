@@ -24,7 +24,7 @@ from .._backend import block_rows_for, namespace_of, row_blocks, to_numpy
 from .._random import random_directions
 from .._results import Result, TestResult
 from .._typing import Array, ArrayLike, DTypeName, RNGLike
-from .._validation import check_embeddings, check_positive_int
+from .._validation import Embeddings, check_embeddings, check_positive_int
 from ._moments import project_rows
 from .spectrum import (
     SpectrumResult,
@@ -506,9 +506,23 @@ def isotropic_distance(x: ArrayLike, /, *, rng: RNGLike = None, n_projections: i
     """
     emb = check_embeddings(x, dtype=dtype, min_features=2)
     k = check_positive_int(n_projections, "n_projections")
-    n_null = _resolve_n_null(n_null, emb.n_samples, k)
     gen = np.random.default_rng(rng)
+    directions = random_directions(emb.n_features, k, gen)
+    projections = project_rows(emb, directions, block_size=block_size)
+    return distance_from_projections(emb, directions, projections, rng=gen, n_null=n_null,
+                                     block_size=block_size)
 
+
+def distance_from_projections(emb: Embeddings, directions: np.ndarray, projections: Any, *,
+                              rng: RNGLike, n_null: int | None,
+                              block_size: int | None = None) -> IsotropicDistanceResult:
+    """:func:`isotropic_distance` on validated data with projections ``x @ directions`` already made.
+
+    ``analyze`` uses it to share one projection pass between the projection tests and the sliced
+    distance; ``rng`` seeds the null replicates.
+    """
+    n_null = _resolve_n_null(n_null, emb.n_samples, int(directions.shape[1]))
+    gen = np.random.default_rng(rng)
     moments = centred_moments(emb, block_size=block_size)
     require_variance(moments)
     warn_if_rank_deficient(moments)
@@ -517,8 +531,6 @@ def isotropic_distance(x: ArrayLike, /, *, rng: RNGLike = None, n_projections: i
                                    n_samples=emb.n_samples, n_features=emb.n_features)
     bw = _bw_from_eigenvalues(float(moments.mean @ moments.mean), moments.eigenvalues)
 
-    directions = random_directions(emb.n_features, k, gen)
-    projections = project_rows(emb, directions, block_size=block_size)
     sliced = sliced_w2_from_projections(projections, directions, rng=gen, n_null=n_null)
     return IsotropicDistanceResult(bures_wasserstein=bw, spectrum=spec, sphericity=sphericity,
                                    sliced=sliced, rank=moments.rank, n_samples=emb.n_samples,
