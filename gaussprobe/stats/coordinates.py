@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from typing import Any
 
 import numpy as np
 
 from .._results import Result
 from .._typing import ArrayLike, DTypeName
-from .._validation import check_embeddings, check_nonconstant, check_positive_int, check_probability
+from .._validation import (
+    Embeddings,
+    check_embeddings,
+    check_nonconstant,
+    check_positive_int,
+    check_probability,
+)
 from .._warnings import SmallSampleWarning
 from .univariate import (
     RELIABLE_KURTOSIS_SAMPLES,
@@ -103,9 +108,9 @@ def warn_small_sample(n: int) -> None:
         warnings.warn(msg, SmallSampleWarning, stacklevel=3)
 
 
-def _columns_per_block(block_size: int | None, n: int, device: Any) -> int:
+def _columns_per_block(block_size: int | None, emb: Embeddings) -> int:
     if block_size is None:
-        return default_columns_per_block(n, device)
+        return default_columns_per_block(emb.xp, emb.n_samples, emb.n_features, emb.device)
     return check_positive_int(block_size, "block_size")
 
 
@@ -129,8 +134,9 @@ def coordinate_normality(
         Compute precision. float32 input is upcast one block of columns at a time. With
         ``"float32"``, ``A²`` loses accuracy for large ``n`` (it is a difference of sums of size n).
     block_size : int, optional
-        Columns processed together. Default: about 4 MiB of float64 work per block on a CPU and
-        256 MiB on an accelerator. Results do not depend on it.
+        Columns gathered and sorted together (one block per thread for NumPy input). Default: about
+        8 MiB of float32 per block, at least 16 columns, on a CPU; 256 MiB of float64 on an
+        accelerator. Results do not depend on it.
 
     Returns
     -------
@@ -199,7 +205,7 @@ def coordinate_normality(
     alpha = check_probability(alpha, "alpha")
     n, d = emb.n_samples, emb.n_features
     crit = ad_critical_value(n, alpha)
-    bs = _columns_per_block(block_size, n, emb.device)
+    bs = _columns_per_block(block_size, emb)
     warn_small_sample(n)
     data = emb.data
     res = univariate_tests(emb.xp, lambda a, b: data[:, a:b], d, n, dtype=emb.float, block_size=bs)

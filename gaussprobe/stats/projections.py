@@ -105,7 +105,7 @@ def projection_tests(
     emb = check_embeddings(projections, name="projections", dtype=dtype, min_samples=MIN_SAMPLES)
     alpha = check_probability(alpha, "alpha")
     n, k = emb.n_samples, emb.n_features
-    bs = _columns_per_block(block_size, n, emb.device)
+    bs = _columns_per_block(block_size, emb)
     warn_small_sample(n)
     data = emb.data
     res = univariate_tests(emb.xp, lambda a, b: data[:, a:b], k, n, dtype=emb.float, block_size=bs)
@@ -156,8 +156,8 @@ def projection_normality(
     dtype : {"float64", "float32"}
         Compute precision.
     block_size : int, optional
-        Projections tested together (default: about 4 MiB of float64 work on a CPU). Results do not
-        depend on it.
+        Projections tested together (as ``block_size`` of :func:`coordinate_normality`). Results do
+        not depend on it.
 
     Returns
     -------
