@@ -9,6 +9,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gaussprobe.io import (
     EmbeddingFileError,
@@ -360,3 +362,58 @@ def test_load_demo():
     unit, _, meta_n = load_demo(normalize=True)
     np.testing.assert_allclose(np.linalg.norm(unit, axis=1), 1.0, atol=1e-6)
     assert meta_n["normalized"] is True
+
+
+# ---------------------------------------------------------------- memory: no second full copy
+def test_large_npy_is_memory_mapped(tmp_path, monkeypatch, x):
+    import gaussprobe._readers as readers
+
+    np.save(tmp_path / "big.npy", x)
+    monkeypatch.setattr(readers, "MMAP_THRESHOLD", 100)  # make the small file count as large
+    a = load_embeddings(tmp_path / "big.npy")
+    assert isinstance(a, np.memmap)
+    assert not a.flags.writeable
+
+
+def test_parquet_batches_fill_one_array(tmp_path):
+    import tracemalloc
+
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    x = np.random.default_rng(0).standard_normal((40_000, 32)).astype(np.float32)
+    table = pa.table({"emb": pa.FixedSizeListArray.from_arrays(pa.array(x.ravel()), 32)})
+    pq.write_table(table, tmp_path / "e.parquet", row_group_size=4096)
+    tracemalloc.start()
+    a = load_embeddings(tmp_path / "e.parquet")
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    np.testing.assert_array_equal(a, x)
+    assert peak < 1.5 * x.nbytes  # the result plus one batch, not two full copies
+
+
+# ---------------------------------------------------------------- fuzzing: only clear errors
+
+_EXTS = [".npy", ".npz", ".pt", ".safetensors", ".parquet", ".arrow", ".csv", ".tsv", ".jsonl", ".bin"]
+_PREFIXES = [b"", b"\x93NUMPY\x01\x00", b"PK\x03\x04", b"PAR1", b"ARROW1\x00\x00", b"\x80\x02",
+             (16).to_bytes(8, "little") + b"{", b"[1, 2]\n"]
+
+
+@settings(max_examples=200, deadline=5000)
+@given(prefix=st.sampled_from(_PREFIXES), body=st.binary(max_size=400), ext=st.sampled_from(_EXTS))
+def test_random_bytes_give_only_embedding_file_errors(prefix, body, ext):
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / f"f{ext}"
+        p.write_bytes(prefix + body)
+        error = None
+        try:
+            a = load_embeddings(p)
+        except EmbeddingFileError as exc:
+            error = exc
+        if error is None:  # the bytes happened to form a valid matrix
+            assert a.ndim == 2
+            assert a.size > 0
+        else:
+            assert _one_line(error).startswith(f"f{ext}: ")
