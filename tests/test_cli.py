@@ -363,3 +363,29 @@ def test_fuzz_like_corrupt_files_in_a_subprocess(tmp_path):
     lines = out.stderr.strip().splitlines()
     assert len(lines) == len(paths), out.stderr
     assert all(line.startswith("gaussprobe: error:") for line in lines)
+
+
+# ---------------------------------------------------------------- devices
+@pytest.mark.torch
+def test_cuda_device_without_cuda_is_a_clear_error(gauss):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    code, _, err = run(["analyze", gauss, "--device", "cuda", *FAST])
+    assert code == 2
+    assert_one_line_error(err)
+    assert "CUDA is not available" in err
+
+
+@pytest.mark.gpu
+def test_cuda_device_computes_on_the_gpu(gauss):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("CUDA not available")
+    code, out, err = run(["analyze", gauss, "--device", "cuda", "--format", "json", *FAST])
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["backend"] == "torch"
+    assert data["device"].startswith("cuda")
+    cpu = json.loads(run(["analyze", gauss, "--format", "json", *FAST])[1])
+    assert data["coordinates"]["ad_mean"] == pytest.approx(cpu["coordinates"]["ad_mean"], rel=1e-9)
