@@ -313,9 +313,9 @@ def _cmd_encode(args: argparse.Namespace) -> int:
 
 
 _DEMO_INTRO = """\
-Demo: {n:,} real sentence embeddings (all-MiniLM-L6-v2, {kind}) of first sentences of Python
-standard-library docstrings, shipped with gaussprobe. gaussprobe asks: how close is this cloud of points
-to an isotropic Gaussian, the shape that contrastive learning theory predicts?
+Demo: {n:,} real sentence embeddings ({kind}) shipped with gaussprobe: all-MiniLM-L6-v2 encodings
+of first sentences of Python standard-library docstrings. How close is this cloud of points to an
+isotropic Gaussian, the shape that contrastive-learning theory predicts?
 """
 _DEMO_OUTRO = """
 Next: `gaussprobe analyze your_embeddings.npy --format html -o report.html` adds plots (norms against
@@ -331,7 +331,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     x, _, meta = load_demo(normalize=args.normalized)
     notes: list[str] = []
     report = _analyze(x, args, notes)
-    kind = "L2-normalised" if args.normalized else "raw, before the final normalisation"
+    kind = "L2-normalised" if args.normalized else "raw: before the model's final normalisation"
     source = f"bundled demo: {meta['model']} on {meta['n_samples']:,} stdlib docstring sentences"
     if args.format == "markdown":
         from .render import to_markdown

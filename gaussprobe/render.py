@@ -163,7 +163,7 @@ def interpretation(report: Any) -> list[str]:
     if rank is not None and d is not None:
         if rank < d:
             out.append(f"The covariance has rank {rank} of {d}: {d - rank} direction(s) carry no variance. Tests "
-                       "that need a full-rank covariance were skipped (see below); run them on "
+                       "that need a full-rank covariance were skipped (see Skipped); run them on "
                        f"gaussprobe.principal_projection(x, n_components={rank}).")
         pr_ratio = _get(di, "spectrum.participation_ratio")
         if pr_ratio is not None:
