@@ -58,6 +58,7 @@ def cpu_threads() -> int:
 @functools.cache
 def _blas_controller() -> Any:
     import threadpoolctl
+    from scipy.linalg import blas  # noqa: F401  (load SciPy's own BLAS so that it is limited too)
 
     return threadpoolctl.ThreadpoolController()
 
@@ -90,7 +91,10 @@ def parallel_map(fn: Callable[[T], R], items: Iterable[T], n_threads: int) -> li
     """``[fn(i) for i in items]`` on ``n_threads`` threads with BLAS limited to one thread each."""
     todo = list(items)
     if n_threads <= 1 or len(todo) <= 1:
-        return [fn(i) for i in todo]
+        # small work: still one BLAS thread (multithreaded OpenBLAS on small matrices mostly spins,
+        # and on a busy machine it can be 100x slower)
+        with single_threaded_blas():
+            return [fn(i) for i in todo]
     with single_threaded_blas(), ThreadPoolExecutor(max_workers=min(n_threads, len(todo))) as pool:
         return list(pool.map(fn, todo))
 
@@ -151,7 +155,7 @@ class CubeSum:
         if g.dtype != xp.float64:
             g = xp.astype(g, xp.float64)
         f = xp.reshape(g, (-1,))
-        return xp.vecdot(f * f, f)
+        return xp.matmul(f * f, f)  # a BLAS dot product: one temporary, no second elementwise pass
 
 
 @dataclass(frozen=True)
