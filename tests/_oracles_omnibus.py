@@ -15,8 +15,11 @@ from scipy.spatial.distance import pdist
 
 
 # ---------------------------------------------------------------- Royston (MVN royston())
-def royston_naive(x):
-    """Return (H, p, edf, W, used_shapiro_francia, z) for the rows of ``x``."""
+def royston_naive(x, shapiro_wilk_only=False):
+    """Return (H, p, edf, W, used_shapiro_francia, z) for the rows of ``x``.
+
+    MVN's rule (Shapiro-Francia for columns with kurtosis > 3) unless ``shapiro_wilk_only``.
+    """
     x = np.asarray(x, dtype=np.float64)
     n, p = x.shape
     w = np.empty(p)
@@ -24,7 +27,7 @@ def royston_naive(x):
     for j in range(p):
         col = x[:, j]
         kurt = stats.kurtosis(col, fisher=False, bias=True)
-        if kurt > 3:
+        if kurt > 3 and not shapiro_wilk_only:
             sf[j] = True
             ranks = np.arange(1, n + 1)
             scores = stats.norm.ppf((ranks - 3.0 / 8.0) / (n + 0.25))
