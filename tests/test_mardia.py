@@ -131,6 +131,26 @@ def test_threaded_path_matches_single_tile(rng):
     assert tensor.skewness == pytest.approx(whole.skewness, rel=1e-10)
 
 
+def test_tensor_state_merges_across_chunks(to_backend, rng):
+    """Partial third-moment states from separate chunks add up to the one-pass result."""
+    from gaussprobe._validation import check_embeddings
+    from gaussprobe.stats._whiten import whiten
+    from gaussprobe.stats.mardia import MardiaMoments
+
+    x = rng.standard_gamma(3.0, size=(301, 5))
+    emb = check_embeddings(to_backend(x))
+    wh = whiten(emb, what="test")
+    parts = [MardiaMoments.empty(emb.xp, 5, device=emb.device) for _ in range(3)]
+    for part, (a, b) in zip(parts, [(0, 50), (50, 51), (51, 301)], strict=True):
+        part.update(wh.block(a, b), emb.xp)
+    merged = parts[2].merge(parts[0]).merge(parts[1])
+    b1, b2 = merged.statistics()
+    ref = mardia(x, method="gram")
+    assert merged.n == 301
+    assert b1 == pytest.approx(ref.skewness, rel=1e-11)
+    assert b2 == pytest.approx(ref.kurtosis, rel=1e-12)
+
+
 def test_auto_method_choice(rng):
     assert mardia(rng.standard_normal((5000, 4))).method == "tensor"
     assert mardia(rng.standard_normal((300, 60))).method == "gram"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -218,78 +219,107 @@ def _gram_route(wh: Whitening, block_size: int | None, engine: str) -> tuple[flo
     return b1, b2
 
 
+@functools.lru_cache(maxsize=16)
 def _pair_columns(d: int) -> tuple[list[tuple[int, int]], np.ndarray]:
-    """Column ranges of the pair products ``z_i z_k`` (k >= i) for each i, and their weights."""
+    """Column ranges of the pair products ``z_j z_k`` (k >= j) for each j, and their weights."""
     spans, start = [], 0
     weights = np.empty(d * (d + 1) // 2)
-    for i in range(d):
-        spans.append((start, start + d - i))
+    for j in range(d):
+        spans.append((start, start + d - j))
         weights[start] = 1.0
-        weights[start + 1:start + d - i] = 2.0
-        start += d - i
+        weights[start + 1:start + d - j] = 2.0
+        start += d - j
     return spans, weights
+
+
+@dataclasses.dataclass
+class MardiaMoments:
+    """Mergeable sums over *whitened* rows ``z_i``: the state of the tensor route.
+
+    ``third[(j, k), l] = Σ_i z_ij z_ik z_il`` for ``j <= k`` (symmetric packing of the first two
+    indices; ``d²(d+1)/2`` numbers) and ``fourth = Σ_i |z_i|⁴``. Partial states from different chunks
+    or workers combine with :meth:`merge` (plain addition), so with the mergeable covariance state of
+    the first pass this gives a two-round map-reduce: ``b1 = Σ w_jk third² / n²`` and
+    ``b2 = fourth / n``. Arrays live on the input's device; ``third`` is float64.
+    """
+
+    n: int
+    third: Array
+    fourth: Array
+
+    @classmethod
+    def empty(cls, xp: Any, d: int, *, device: Any = None) -> MardiaMoments:
+        return cls(n=0, third=xp.zeros((d * (d + 1) // 2, d), dtype=xp.float64, device=device),
+                   fourth=xp.zeros((), dtype=xp.float64, device=device))
+
+    def update(self, z: Array, xp: Any, *, compute: Any = None, work: Any = None) -> MardiaMoments:
+        """Fold in a block of whitened float64 rows; ``compute`` is the GEMM dtype (default float64).
+
+        ``work`` is an optional NumPy buffer of at least ``len(z) * d(d+1)/2`` entries for the pair
+        products.
+        """
+        m, d = int(z.shape[0]), int(z.shape[1])
+        r = xp.sum(z * z, axis=1)
+        self.fourth = self.fourth + xp.sum(r * r)
+        zc = z if compute is None or z.dtype == compute else xp.astype(z, compute)
+        spans, weights = _pair_columns(d)
+        pairs = len(weights)
+        if isinstance(zc, np.ndarray):
+            q = (np.empty((m, pairs), dtype=zc.dtype) if work is None
+                 else work[: m * pairs].reshape(m, pairs))
+            for j, (lo, hi) in enumerate(spans):
+                np.multiply(zc[:, j:j + 1], zc[:, j:], out=q[:, lo:hi])
+        else:
+            q = xp.concat([zc[:, j:j + 1] * zc[:, j:] for j in range(d)], axis=1)
+        prod = q.T @ zc
+        self.third = self.third + (prod if prod.dtype == xp.float64 else xp.astype(prod, xp.float64))
+        self.n += m
+        return self
+
+    def merge(self, other: MardiaMoments) -> MardiaMoments:
+        """Add another partial state (in place; returns ``self``)."""
+        self.n += other.n
+        self.third = self.third + other.third
+        self.fourth = self.fourth + other.fourth
+        return self
+
+    def statistics(self) -> tuple[float, float]:
+        """``(b1, b2)`` on the host."""
+        _, weights = _pair_columns(int(self.third.shape[1]))
+        t = host_vector(self.third) / self.n
+        return float(np.sum(weights[:, None] * t * t)), to_float(self.fourth) / self.n
 
 
 def _tensor_route(wh: Whitening, block_size: int | None) -> tuple[float, float]:
     emb = wh.emb
+    xp = emb.xp
     n, d = emb.n_samples, emb.n_features
-    spans, weights = _pair_columns(d)
-    pairs = len(weights)
-    bs = block_size or max(64, min(8192, 2**19 // max(pairs, 1)))
-    if isinstance(emb.data, np.ndarray):
-        t, s4 = _tensor_host(wh, spans, pairs, bs)
-    else:
-        t, s4 = _tensor_device(wh, spans, pairs, bs)
-    b1 = float(np.sum(weights[:, None] * (t / n) ** 2))
-    return b1, s4 / n
-
-
-def _tensor_host(wh: Whitening, spans: list[tuple[int, int]], pairs: int, bs: int) -> tuple[np.ndarray, float]:
-    emb = wh.emb
-    n, d = emb.n_samples, emb.n_features
-    x, mean, w = emb.data, np.asarray(wh.mean), np.asarray(wh.transform)
-    low = emb.dtype == "float32"
+    pairs = d * (d + 1) // 2
+    bs = block_size or max(64, min(8192, 2**19 // pairs))
     blocks = list(row_blocks(n, bs))
-    threads = worker_count(2.0 * n * pairs * d)
+    compute = None if emb.dtype == "float64" else emb.float
+    if not isinstance(emb.data, np.ndarray):
+        state = MardiaMoments.empty(xp, d, device=emb.device)
+        for a, b in blocks:
+            state.update(wh.block(a, b), xp, compute=compute)
+        return state.statistics()
+    x, mean, w = emb.data, np.asarray(wh.mean), np.asarray(wh.transform)
 
-    def part(chunk: range) -> tuple[np.ndarray, float]:
-        t = np.zeros((pairs, d))
-        c = np.empty((bs, d))
-        z = np.empty((bs, d))
-        q = np.empty((bs, pairs), dtype=np.float32 if low else np.float64)
-        s4 = []
+    def part(chunk: range) -> MardiaMoments:
+        st = MardiaMoments.empty(np, d)
+        c, z = np.empty((bs, d)), np.empty((bs, d))
+        work = np.empty(bs * pairs, dtype=np.float64 if compute is None else np.float32)
         for k in chunk:
             a, b = blocks[k]
-            m = b - a
-            np.subtract(x[a:b], mean, out=c[:m])
-            zb = np.matmul(c[:m], w, out=z[:m])
-            r = np.einsum("ij,ij->i", zb, zb)
-            s4.append(float(np.dot(r, r)))
-            zc = zb.astype(np.float32) if low else zb
-            qb = q[:m]
-            for i, (lo, hi) in enumerate(spans):
-                np.multiply(zc[:, i:i + 1], zc[:, i:], out=qb[:, lo:hi])
-            t += qb.T @ zc
-        return t, math.fsum(s4)
+            np.subtract(x[a:b], mean, out=c[: b - a])
+            st.update(np.matmul(c[: b - a], w, out=z[: b - a]), np, compute=compute, work=work)
+        return st
 
+    threads = worker_count(2.0 * n * pairs * d)
     parts = parallel_map(part, split_range(len(blocks), threads), threads)
-    return sum((p[0] for p in parts[1:]), parts[0][0]), math.fsum(p[1] for p in parts)
-
-
-def _tensor_device(wh: Whitening, spans: list[tuple[int, int]], pairs: int, bs: int) -> tuple[np.ndarray, float]:
-    emb = wh.emb
-    xp = emb.xp
-    t: Array = xp.zeros((pairs, emb.n_features), dtype=xp.float64, device=emb.device)
-    s4: Array = xp.zeros((), dtype=xp.float64, device=emb.device)
-    for a, b in row_blocks(emb.n_samples, bs):
-        zb = wh.block(a, b)
-        r = xp.sum(zb * zb, axis=1)
-        s4 = s4 + xp.sum(r * r)
-        zc = zb if emb.float == xp.float64 else xp.astype(zb, emb.float)
-        q = xp.concat([zc[:, i:i + 1] * zc[:, i:] for i in range(len(spans))], axis=1)
-        prod = q.T @ zc
-        t = t + (prod if prod.dtype == xp.float64 else xp.astype(prod, xp.float64))
-    return host_vector(xp.reshape(t, (-1,))).reshape(pairs, -1), to_float(s4)
+    for p in parts[1:]:
+        parts[0].merge(p)
+    return parts[0].statistics()
 
 
 # ------------------------------------------------------------------------------------------ tests
@@ -325,4 +355,4 @@ def _result(b1: float, b2: float, *, n: int, d: int, covariance: str, method: st
 
 
 
-__all__ = ["MardiaResult", "mardia"]
+__all__ = ["MardiaMoments", "MardiaResult", "mardia"]
