@@ -113,6 +113,24 @@ def test_exactly_symmetric_sample_gets_zero_skewness_z(n):
     assert scipy_k2 == pytest.approx(float(ours.statistic[0]) + scipy_z**2, rel=1e-10)
 
 
+def test_anderson_darling_is_accurate_at_large_n():
+    """A² is an O(1) difference of O(n) sums: compare with extended-precision summation."""
+    from scipy import special
+
+    n = 100_000
+    rng = np.random.default_rng(3)
+    x = np.column_stack([rng.standard_normal(n), rng.uniform(size=n)])
+    got = to_numpy(uv.anderson_darling(np, x))
+    i = np.arange(1, n + 1, dtype=np.longdouble)
+    for j in range(2):
+        c = np.sort(x[:, j])
+        w = (c - c.mean()) / c.std(ddof=1)
+        lc = special.log_ndtr(w).astype(np.longdouble)
+        ls = special.log_ndtr(-w).astype(np.longdouble)
+        want = float(-n - np.sum((2 * i - 1) / n * (lc + ls[::-1])))
+        assert abs(got[j] - want) < 2e-10
+
+
 def test_anderson_darling_extreme_outlier_uses_log_tail(rng, to_backend):
     """|z| beyond 20 (and beyond float64 underflow of Φ) still matches scipy's log_ndtr."""
     n = 3000
@@ -210,6 +228,11 @@ def test_untabulated_critical_value_inverts_the_pvalue(alpha):
     c = uv.ad_critical_value(n, alpha)
     assert uv.ad_pvalue(c * (1 + 1e-9), n) <= alpha
     assert uv.ad_pvalue(c * (1 - 1e-6), n) > alpha
+
+
+def test_inverted_pvalue_is_close_to_the_table():
+    for level, c in zip(uv.AD_TABLE_LEVELS, uv.AD_TABLE_ASYMPTOTIC, strict=True):
+        assert abs(uv._ad_modified_critical(level) - c) < 0.004
 
 
 def test_critical_value_is_monotone_and_validated():

@@ -184,7 +184,7 @@ def coordinate_normality(
     .. [1] T. W. Anderson and D. A. Darling, "Asymptotic theory of certain goodness of fit criteria
        based on stochastic processes", Ann. Math. Statist. 23(2), 193-212, 1952.
     .. [2] R. B. D'Agostino and M. A. Stephens (eds.), *Goodness-of-Fit Techniques*, Marcel Dekker,
-       1986 (Tables 4.7 and 4.9).
+       1986, ch. 4 (critical values and p-value approximation of A²).
     .. [3] R. B. D'Agostino and E. S. Pearson, "Tests for departure from normality", Biometrika
        60(3), 613-622, 1973.
     .. [4] F. J. Anscombe and W. J. Glynn, "Distribution of the kurtosis statistic b2 for normal
