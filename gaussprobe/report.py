@@ -226,7 +226,7 @@ def analyze(
         timings["project"] = round(time.perf_counter() - t0, 6)
     if "projections" in chosen:
         run("projections", lambda: _proj.projection_tests(
-            projected, n_features=d, seed=seed, alpha=alpha, dtype=dtype, block_size=block_size))
+            projected, n_features=d, seed=seed, alpha=alpha, dtype=dtype))
     if "distance" in chosen:
         if d < 2:
             skipped["distance"] = "needs at least 2 features (the spectrum measures are undefined for one)"

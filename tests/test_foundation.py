@@ -153,3 +153,18 @@ def test_project_rows_matches_matmul(rng, to_backend, block):
     u = random_directions(6, 4, 0)
     got = to_numpy(project_rows(check_embeddings(to_backend(x)), u, block_size=block))
     np.testing.assert_allclose(got, x.astype(np.float64) @ u, rtol=1e-12)
+
+
+@pytest.mark.torch
+def test_device_special_functions_match_scipy_in_the_tails():
+    torch = pytest.importorskip("torch")
+    from scipy import special
+
+    from gaussprobe._backend import log_ndtr, ndtr, ndtri
+
+    z = np.array([-30.0, -10.0, -8.0, -1.0, 0.0, 2.0, 9.0])
+    xt = __import__("array_api_compat").array_namespace(torch.zeros(1))
+    np.testing.assert_allclose(ndtr(xt, torch.as_tensor(z)).numpy(), special.ndtr(z), rtol=1e-12)
+    np.testing.assert_allclose(log_ndtr(xt, torch.as_tensor(z)).numpy(), special.log_ndtr(z), rtol=1e-12)
+    p = np.array([1e-300, 1e-10, 0.3, 0.5, 0.99])
+    np.testing.assert_allclose(ndtri(xt, torch.as_tensor(p)).numpy(), special.ndtri(p), rtol=1e-10)
