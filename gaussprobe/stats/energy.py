@@ -3,9 +3,9 @@
 The data are standardised with the unbiased covariance and its symmetric inverse square root, and
 compared with N(0, I) through the energy distance. Every pairwise distance is visited in row tiles
 ``i <= j`` on the input's device (no ``n x n`` array), and the expected distance to a standard normal
-point is evaluated by a quadrature that stays accurate at any dimension (the confluent
-hypergeometric form overflows in double precision from d ≈ 200 on). The p-value comes from a seeded
-parametric bootstrap.
+point is evaluated by a quadrature that stays accurate at any dimension (SciPy's confluent
+hypergeometric function is non-finite for many rows from d ≈ 128 on). The p-value comes from a
+seeded parametric bootstrap.
 """
 
 from __future__ import annotations
