@@ -1,7 +1,7 @@
 """Royston, Doornik-Hansen and the energy test: timings, energy memory vs a naive n x n computation,
 and (with ``--calibration``) the rejection rates under exact Gaussians quoted in the docs.
 
-* timings: each test at a few (n, d), NumPy and (when installed) torch on the CPU;
+* timings: each test at a few (n, d), NumPy and (when installed) torch on the CPU and on CUDA;
 * energy: the blocked statistic against the naive NumPy version that builds the full n x n distance
   matrix (time and peak traced memory), and the cost of one bootstrap resample;
 * calibration: rejection rate at alpha = 0.05 (and 0.01) over seeded Gaussian draws for
@@ -102,6 +102,10 @@ def bench_timings(sizes, repeat, out):
                 t = torch.as_tensor(x)
                 fn(t)
                 row[f"{name}_torch_cpu_s"] = best_of(lambda fn=fn, t=t: fn(t), repeat)
+                if torch.cuda.is_available():  # results come back to the host: that syncs
+                    g = t.cuda()
+                    fn(g)
+                    row[f"{name}_torch_cuda_s"] = best_of(lambda fn=fn, g=g: fn(g), repeat)
         rows.append(row)
         print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()),
               flush=True)
