@@ -33,7 +33,9 @@ def _short(value: Any) -> str:
     if isinstance(value, np.ndarray):
         if value.size <= 4:
             return np.array2string(value, precision=4)
-        return f"array(shape={value.shape}, mean={float(np.mean(value)):.4g})"
+        if value.dtype.kind in "biuf":
+            return f"array(shape={value.shape}, mean={float(np.mean(value)):.4g})"
+        return f"array(shape={value.shape}, dtype={value.dtype})"
     if isinstance(value, float):
         return f"{value:.6g}"
     return repr(value)
