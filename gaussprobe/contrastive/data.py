@@ -337,7 +337,8 @@ def make_synthetic(name: str, **kwargs: Any) -> SyntheticPairs:
     except KeyError:
         msg = f"Unknown synthetic setting {name!r}; choose one of {sorted(SYNTHETIC)}."
         raise ValueError(msg) from None
-    return cls(**kwargs)
+    out: SyntheticPairs = cls(**kwargs)
+    return out
 
 
 __all__ = [

@@ -91,13 +91,13 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         msg = f"{path} is not an IDX file (bad magic number)."
         raise ValueError(msg)
-    dtypes = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+    dtypes: dict[int, Any] = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
     code, ndim = raw[2], raw[3]
     if code not in dtypes:
         msg = f"{path}: unknown IDX data type code {code:#x}."
         raise ValueError(msg)
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    data = np.frombuffer(raw, dtype=dtypes[code], offset=4 + 4 * ndim)
+    data: np.ndarray = np.frombuffer(raw, dtype=np.dtype(dtypes[code]), offset=4 + 4 * ndim)
     if data.size != math.prod(shape):
         msg = f"{path}: header says shape {shape} but the file holds {data.size} values."
         raise ValueError(msg)
@@ -364,9 +364,10 @@ class SimCLRAugment(nn.Module):
 
     def normalize(self, x: Tensor) -> Tensor:
         """Per-channel standardisation with ``mean``/``std`` (identity when they are unset)."""
-        if self.mean is None or self.std is None:
+        mean, std = self.mean, self.std
+        if not isinstance(mean, Tensor) or not isinstance(std, Tensor):
             return x
-        return (x - self.mean[None, :, None, None]) / self.std[None, :, None, None]
+        return (x - mean[None, :, None, None]) / std[None, :, None, None]
 
     def forward(self, images: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Augment a batch of uint8 (0..255) or float (0..1) images ``(b, c, h, w)``."""

@@ -362,7 +362,9 @@ def alignment(u: Tensor, v: Tensor, /, *, alpha: float = 2.0, normalize: bool = 
     _check_pair(u, v)
     if normalize:
         u, v = l2_normalize(u), l2_normalize(v)
-    return torch.linalg.vector_norm(_as_float(u) - _as_float(v), dim=1).pow(alpha).mean()
+    diff = _as_float(u) - _as_float(v)
+    out: Tensor = torch.linalg.vector_norm(diff, dim=1).pow(alpha).mean()
+    return out
 
 
 def uniformity(u: Tensor, /, *, t: float = 2.0, normalize: bool = True,

@@ -11,7 +11,7 @@ only in the objective.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -38,7 +38,7 @@ class MLPEncoder(nn.Module):
         self.out_dim = out_features
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.net(x.flatten(1))
+        return cast(Tensor, self.net(x.flatten(1)))
 
 
 class BasicBlock(nn.Module):
@@ -59,7 +59,7 @@ class BasicBlock(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        return self.relu(out + self.shortcut(x))
+        return cast(Tensor, self.relu(out + self.shortcut(x)))
 
 
 class ResNet18(nn.Module):
@@ -90,7 +90,7 @@ class ResNet18(nn.Module):
         self.out_dim = in_ch
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.pool(self.layers(self.stem(x))).flatten(1)
+        return cast(Tensor, self.pool(self.layers(self.stem(x))).flatten(1))
 
 
 class ProjectionHead(nn.Module):
@@ -104,7 +104,7 @@ class ProjectionHead(nn.Module):
         self.out_dim = out_dim
 
     def forward(self, h: Tensor) -> Tensor:
-        return self.net(h)
+        return cast(Tensor, self.net(h))
 
 
 class EncoderNet(nn.Module):
@@ -129,18 +129,18 @@ class EncoderNet(nn.Module):
 
     def features(self, x: Tensor) -> Tensor:
         """Backbone output."""
-        return self.backbone(x)
+        return cast(Tensor, self.backbone(x))
 
     def embed(self, x: Tensor) -> Tensor:
         """The analysed representation: head(backbone(x))."""
-        return self.head(self.backbone(x))
+        return cast(Tensor, self.head(self.backbone(x)))
 
     def classify(self, x: Tensor) -> Tensor:
         """Class logits (supervised models only)."""
         if self.classifier is None:
             msg = "This EncoderNet has no classifier; build it with n_classes=... for supervised use."
             raise RuntimeError(msg)
-        return self.classifier(self.embed(x))
+        return cast(Tensor, self.classifier(self.embed(x)))
 
     def forward(self, x: Tensor) -> Tensor:
         return self.embed(x)
