@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from gaussprobe._kernels import gram
-from gaussprobe._kernels._numba import cube_sum_kernel, cube_sum_twin
+from gaussprobe._kernels._numba import (
+    cube_sum_kernel,
+    cube_sum_lower_kernel,
+    cube_sum_lower_twin,
+    cube_sum_twin,
+    numba_available,
+)
 
 
 def _logsumexp_offdiag(y: np.ndarray, u: np.ndarray) -> float:
@@ -31,6 +37,19 @@ def test_numba_cube_sum_matches_twin(rng, dtype):
     assert cube_sum_twin(flat) == pytest.approx(exact, rel=1e-12)
     work, up = np.empty(20_000), np.empty(20_000)
     assert cube_sum_twin(flat, work, up) == pytest.approx(exact, rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("m", [1, 2, 17, 64])
+def test_lower_triangle_cube_sum_matches_full_tile(rng, dtype, m):
+    y = rng.standard_normal((m, 5)).astype(dtype)
+    full = y.astype(np.float64) @ y.astype(np.float64).T
+    exact = math.fsum((full**3).ravel().tolist())
+    g = np.tril(y @ y.T) + np.triu(np.full((m, m), np.nan, dtype=dtype), 1)  # upper: garbage
+    assert cube_sum_lower_twin(g.copy()) == pytest.approx(exact, rel=1e-5 if dtype == np.float32 else 1e-12)
+    if numba_available():
+        got = cube_sum_lower_kernel()(g)
+        assert got == pytest.approx(exact, rel=1e-5 if dtype == np.float32 else 1e-12)
 
 
 def test_importing_kernels_does_not_import_numba():

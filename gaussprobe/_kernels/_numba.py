@@ -38,6 +38,19 @@ def _cube_sum_loop(flat: Any) -> float:  # pragma: no cover - compiled by numba,
     return acc
 
 
+def _cube_sum_lower_loop(g: Any) -> float:  # pragma: no cover - compiled by numba, or a slow oracle
+    """``Σ_jk g_jk³`` of a symmetric tile from its lower triangle (the upper one is never read)."""
+    off = 0.0
+    diag = 0.0
+    for j in range(g.shape[0]):
+        for k in range(j):
+            v = np.float64(g[j, k])
+            off += v * v * v
+        w = np.float64(g[j, j])
+        diag += w * w * w
+    return 2.0 * off + diag
+
+
 def cube_sum_twin(flat: np.ndarray, work: np.ndarray | None = None,
                   upcast: np.ndarray | None = None) -> float:
     """NumPy twin of the fused kernel: ``Σ g³`` over a contiguous 1-D array, in float64.
@@ -56,6 +69,29 @@ def cube_sum_twin(flat: np.ndarray, work: np.ndarray | None = None,
     return float(np.dot(sq, flat))
 
 
+def cube_sum_lower_twin(g: np.ndarray, work: np.ndarray | None = None,
+                        upcast: np.ndarray | None = None) -> float:
+    """NumPy twin of :func:`cube_sum_lower_kernel`. Overwrites the strict upper triangle of ``g``."""
+    m = g.shape[0]
+    g[_upper_indices(m)] = 0
+    diag = np.diagonal(g).astype(np.float64)
+    return 2.0 * cube_sum_twin(g.reshape(-1), work, upcast) - float(np.dot(diag * diag, diag))
+
+
+@functools.lru_cache(maxsize=8)
+def _upper_indices(m: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.triu_indices(m, 1)
+
+
+@functools.cache
+def cube_sum_lower_kernel() -> Callable[[np.ndarray], float]:
+    """The compiled lower-triangle ``Σ g³`` kernel for symmetric (diagonal) tiles."""
+    numba = optional_import("numba")
+    compiled: Callable[[np.ndarray], float] = numba.njit(
+        cache=True, nogil=True, fastmath={"reassoc", "contract"})(_cube_sum_lower_loop)
+    return compiled
+
+
 @functools.cache
 def cube_sum_kernel() -> Callable[[np.ndarray], float]:
     """The compiled ``Σ g³`` kernel (compiled, or loaded from numba's cache, on the first call)."""
@@ -65,4 +101,10 @@ def cube_sum_kernel() -> Callable[[np.ndarray], float]:
     return compiled
 
 
-__all__ = ["cube_sum_kernel", "cube_sum_twin", "numba_available"]
+__all__ = [
+    "cube_sum_kernel",
+    "cube_sum_lower_kernel",
+    "cube_sum_lower_twin",
+    "cube_sum_twin",
+    "numba_available",
+]
