@@ -43,7 +43,7 @@ ALTERNATIVES = [
     ("Laplace", lambda r, n, d: r.laplace(size=(n, d))),
     ("Student t5", lambda r, n, d: r.standard_t(5, size=(n, d))),
     ("uniform on sphere", _sphere),
-    ("mixture 0.8 N(0,I) + 0.2 N(4e1,I)", _mixture),
+    ("mixture 0.8 N(0,I) + 0.2 N(4e₁,I)", _mixture),
 ]
 
 
