@@ -315,3 +315,26 @@ def test_power_against_alternatives(name, sampler, field):
     rng = np.random.default_rng(11)
     p = [getattr(mardia(sampler(rng, 300, 3)), field).pvalue for _ in range(40)]
     assert np.mean(np.array(p) < 0.05) >= 0.9, name
+
+
+def test_tf32_on_cuda_raises_precision_warning(rng):
+    """The TF32 check itself (the device is faked: the check only looks at its name)."""
+    torch = pytest.importorskip("torch")
+    import dataclasses
+
+    from gaussprobe import PrecisionWarning
+    from gaussprobe._validation import check_embeddings
+    from gaussprobe.stats._whiten import warn_if_tf32
+
+    emb = check_embeddings(torch.as_tensor(rng.standard_normal((20, 2))), dtype="float32")
+    fake = dataclasses.replace(emb, device="cuda:0")
+    previous = torch.backends.cuda.matmul.allow_tf32
+    try:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        warn_if_tf32(fake, "Mardia's test")  # no warning
+        torch.backends.cuda.matmul.allow_tf32 = True
+        with pytest.warns(PrecisionWarning, match="TF32"):
+            warn_if_tf32(fake, "Mardia's test")
+        warn_if_tf32(emb, "Mardia's test")  # CPU tensors never use TF32
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = previous
