@@ -264,6 +264,17 @@ class DistanceSum:
         np.sqrt(d2, out=d2)
         return float(d2.sum())
 
+    def host_lower(self, g: np.ndarray, scratch: gram.Scratch, rows: gram.Span) -> float:
+        """Diagonal tile of which only the lower triangle is valid (formed by BLAS ``syrk``)."""
+        g[np.triu_indices(g.shape[0], 1)] = 0.0  # the upper triangle is unset: make it finite
+        nr = g.shape[0]
+        d2 = np.multiply(g, -2.0, dtype=np.float64)
+        d2 += self.sq_norms[rows[0]:rows[1], None]
+        d2 += self.sq_norms[None, rows[0]:rows[1]]
+        np.maximum(d2, 0.0, out=d2)
+        np.sqrt(d2, out=d2)
+        return 2.0 * float(d2[np.tril_indices(nr, -1)].sum())
+
     def device(self, xp: Any, g: Array, rows: gram.Span, cols: gram.Span, diagonal: bool) -> Array:
         if g.dtype != xp.float64:
             g = xp.astype(g, xp.float64)
