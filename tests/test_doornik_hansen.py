@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _alternatives import laplace as _laplace
+from _alternatives import mixture as _mixture
+from _alternatives import sphere as _sphere
+from _alternatives import t5 as _t5
 from _oracles_omnibus import doornik_hansen_naive, zca_correlation_whiten
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -165,25 +169,6 @@ def _rejection_rate(n, d, draws, seed, sampler=None):
                                       (2000, 10), (2000, 50)])
 def test_calibration_under_the_null(n, d):
     assert LOW <= _rejection_rate(n, d, DRAWS, seed=11 * n + d) <= HIGH
-
-
-def _laplace(rng, n, d):
-    return rng.laplace(size=(n, d))
-
-
-def _t5(rng, n, d):
-    return rng.standard_t(5, size=(n, d))
-
-
-def _sphere(rng, n, d):
-    z = rng.standard_normal((n, d))
-    return z / np.linalg.norm(z, axis=1, keepdims=True)
-
-
-def _mixture(rng, n, d):
-    z = rng.standard_normal((n, d))
-    z[:, 0] += np.where(rng.uniform(size=n) < 0.5, -2.0, 2.0)
-    return z
 
 
 @pytest.mark.slow

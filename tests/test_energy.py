@@ -6,6 +6,10 @@ import math
 
 import numpy as np
 import pytest
+from _alternatives import laplace as _laplace
+from _alternatives import mixture as _mixture
+from _alternatives import sphere as _sphere
+from _alternatives import t5 as _t5
 from _oracles_omnibus import energy_naive, energy_whiten, noncentral_chi_mean
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -241,25 +245,6 @@ def test_bootstrap_level_is_exact():
                for _ in range(draws))
     low, high = stats.binom.ppf([0.005, 0.995], draws, 0.05)
     assert low <= hits <= high
-
-
-def _laplace(rng, n, d):
-    return rng.laplace(size=(n, d))
-
-
-def _t5(rng, n, d):
-    return rng.standard_t(5, size=(n, d))
-
-
-def _sphere(rng, n, d):
-    z = rng.standard_normal((n, d))
-    return z / np.linalg.norm(z, axis=1, keepdims=True)
-
-
-def _mixture(rng, n, d):
-    z = rng.standard_normal((n, d))
-    z[:, 0] += np.where(rng.uniform(size=n) < 0.5, -2.0, 2.0)
-    return z
 
 
 @pytest.mark.slow

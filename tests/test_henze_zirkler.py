@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _alternatives import sphere as _sphere
 from _oracles_mvn import hz_beta, hz_highprec, hz_lognormal, hz_lognormal_highprec, hz_naive
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -25,11 +26,6 @@ def _pingouin_hz(x: np.ndarray):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pingouin/pandas deprecation noise is not ours
         return pg.multivariate_normality(x)
-
-
-def _sphere(rng, n, d):
-    g = rng.standard_normal((n, d))
-    return g / np.linalg.norm(g, axis=1, keepdims=True)
 
 
 # ------------------------------------------------------------------------------ reference values

@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from _alternatives import skewed_mixture as _mixture
+from _alternatives import sphere as _sphere
 from _oracles_mvn import mardia_naive
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -290,18 +292,6 @@ def test_asymptotic_kurtosis_over_rejects_at_high_dimension():
     z = np.array([mardia(rng.standard_normal((200, 50))).kurtosis_test_asymptotic.statistic
                   for _ in range(200)])
     assert np.mean(z) < -1.0
-
-
-def _sphere(rng, n, d):
-    g = rng.standard_normal((n, d))
-    return g / np.linalg.norm(g, axis=1, keepdims=True)
-
-
-def _mixture(rng, n, d):
-    """0.8 N(0, I) + 0.2 N(4 e_1, I): skewed along the first axis."""
-    shift = np.zeros(d)
-    shift[0] = 4.0
-    return rng.standard_normal((n, d)) + (rng.random(n) < 0.2)[:, None] * shift
 
 
 @pytest.mark.slow
