@@ -70,6 +70,9 @@ class TrainConfig:
         Linear-probe accuracy (scikit-learn) on backbone features; None: on for image data.
     probe_train_samples : int
         Training images used to fit the probe.
+    probe_every : int
+        Run the probe at evaluations whose epoch is a multiple of this (and at epochs 0 and the
+        last); 1 probes at every evaluation.
     image_size : int
         Side length images are resampled to.
     seed : int
@@ -115,6 +118,7 @@ class TrainConfig:
     eval_pairs: int = 2048
     probe: bool | None = None
     probe_train_samples: int = 10000
+    probe_every: int = 1
     image_size: int = 32
     seed: int = 0
     device: str = "auto"
@@ -348,15 +352,24 @@ class Trainer:
         return self._apply(self._test_inputs(), fn, plain=True)
 
     @torch.no_grad()
-    def _pair_metrics(self) -> dict[str, float]:
+    def embed_pairs(self, n_pairs: int | None = None) -> tuple[Tensor, Tensor]:
+        """Unnormalised representations of ``n_pairs`` held-out positive pairs (two augmented views
+        of the first held-out samples, drawn from a fixed stream: the same pairs at every call)."""
         cfg = self.config
-        g = _stream(cfg.seed, 13, 0, self.device)  # the same held-out pairs at every evaluation
+        g = _stream(cfg.seed, 13, 0, self.device)
         n_test = len(self._test_inputs())
-        n = min(cfg.eval_pairs, n_test)
+        n = min(cfg.eval_pairs if n_pairs is None else int(n_pairs), n_test)
         idx = torch.arange(n, device=self.device)
         x1, x2 = self._views(idx, "test", g)
-        u = losses.l2_normalize(self._apply(x1, self.model.embed, plain=False))
-        v = losses.l2_normalize(self._apply(x2, self.model.embed, plain=False))
+        return (self._apply(x1, self.model.embed, plain=False),
+                self._apply(x2, self.model.embed, plain=False))
+
+    @torch.no_grad()
+    def _pair_metrics(self) -> dict[str, float]:
+        cfg = self.config
+        z1, z2 = self.embed_pairs()
+        n = len(z1)
+        u, v = losses.l2_normalize(z1), losses.l2_normalize(z2)
         cos = u @ v.T
         off = ~torch.eye(n, dtype=torch.bool, device=cos.device)
         neg = cos[off]
@@ -406,8 +419,10 @@ class Trainer:
             "n_eval": int(z.shape[0]), "dim": int(z.shape[1]),
         }
         row.update(self._pair_metrics())
-        probe = self.config.probe if self.config.probe is not None else self.images is not None
-        if probe and self.images is not None:
+        cfg = self.config
+        probe = cfg.probe if cfg.probe is not None else self.images is not None
+        scheduled = self.epoch in (0, cfg.epochs) or self.epoch % max(1, cfg.probe_every) == 0
+        if probe and scheduled and self.images is not None:
             row["probe_accuracy"] = self._probe()
         row["eval_seconds"] = time.perf_counter() - t0
         return row
