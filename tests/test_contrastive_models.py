@@ -93,3 +93,22 @@ def test_build_model_errors():
         build_model("vit")
     with pytest.raises(ValueError, match="in_features"):
         build_model("linear")
+
+
+def test_missing_torch_gives_install_command():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "try:\n    import gaussprobe.contrastive\nexcept ImportError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "pip install 'gaussprobe[train]'" in out.stdout
+
+
+def test_import_gaussprobe_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, gaussprobe; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
