@@ -232,7 +232,7 @@ def plot_all(res: dict, out: Path) -> None:
     axes[1].legend()
     p = res["route2_particles"]
     pts = np.asarray(p["points"])
-    axes[2].hist(pts[:, 0], bins=40, density=True, alpha=0.6, label="particles, coordinate 1")
+    axes[2].hist(pts[:, 0], bins=25, density=True, alpha=0.6, label="particles, coordinate 1")
     xs = np.linspace(-4, 4, 200)
     var = 1 / (2 * p["lam"])
     axes[2].plot(xs, np.exp(-xs**2 / (2 * var)) / math.sqrt(2 * math.pi * var), label="N(0, 1/(2 lambda))")

@@ -179,6 +179,7 @@ def test_image_pipeline_with_resnet_and_probe(tmp_path, objective):
     rows = Trainer(cfg).fit()
     assert rows[-1]["dim"] == 8 and rows[-1]["n_eval"] == 48
     assert 0.0 <= rows[-1]["probe_accuracy"] <= 1.0
+    assert isinstance(rows[-1]["probe_converged"], bool)
 
 
 def test_cli_trains_and_resumes(tmp_path, capsys):

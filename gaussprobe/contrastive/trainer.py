@@ -16,6 +16,7 @@ import json
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -385,8 +386,10 @@ class Trainer:
                 "negative_cosine_std", "heldout_info_nce"]
         return dict(zip(keys, vals, strict=True))
 
-    def _probe(self) -> float:
-        """Logistic-regression accuracy on frozen backbone features (image data)."""
+    def _probe(self) -> tuple[float, bool]:
+        """Logistic-regression accuracy on frozen backbone features (image data), and whether the
+        solver converged within its iteration limit (the accuracy is reported either way)."""
+        from sklearn.exceptions import ConvergenceWarning
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
@@ -398,8 +401,11 @@ class Trainer:
         ytr = images.train_labels[:n].cpu().numpy()
         yte = images.test_labels[: len(fte)].cpu().numpy()
         clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
-        clf.fit(ftr.double().cpu().numpy(), ytr)
-        return float(clf.score(fte.double().cpu().numpy(), yte))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            clf.fit(ftr.double().cpu().numpy(), ytr)
+        converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        return float(clf.score(fte.double().cpu().numpy(), yte)), converged
 
     def evaluate(self) -> dict[str, Any]:
         """Gaussianity of the held-out representations, alignment/uniformity, and the probe."""
@@ -423,7 +429,7 @@ class Trainer:
         probe = cfg.probe if cfg.probe is not None else self.images is not None
         scheduled = self.epoch in (0, cfg.epochs) or self.epoch % max(1, cfg.probe_every) == 0
         if probe and scheduled and self.images is not None:
-            row["probe_accuracy"] = self._probe()
+            row["probe_accuracy"], row["probe_converged"] = self._probe()
         row["eval_seconds"] = time.perf_counter() - t0
         return row
 
