@@ -212,11 +212,11 @@ def analyze(
     from .stats import thin_shell as _ts
 
     if "thin_shell" in chosen:
-        run("thin_shell", lambda: _ts.thin_shell(emb.data, center=False, dtype=dtype, block_size=block_size))
-        run("thin_shell", lambda: _ts.thin_shell(emb.data, center=True, dtype=dtype, block_size=block_size),
+        run("thin_shell", lambda: _ts.thin_shell(emb, center=False, dtype=dtype, block_size=block_size))
+        run("thin_shell", lambda: _ts.thin_shell(emb, center=True, dtype=dtype, block_size=block_size),
             "thin_shell_centered")
     if "coordinates" in chosen:
-        run("coordinates", lambda: _coord.coordinate_normality(emb.data, alpha=alpha, dtype=dtype))
+        run("coordinates", lambda: _coord.coordinate_normality(emb, alpha=alpha, dtype=dtype))
     projected = None
     if "projections" in chosen or "distance" in chosen:
         # One projection pass, shared by the projection tests and the sliced distance.
@@ -287,7 +287,7 @@ def _skip_reason(name: str, *, n: int, d: int, rank: int, mode: str) -> str | No
 
 def _multivariate_runner(name: str, emb: Embeddings, *, dtype: DTypeName, block_size: int | None,
                          n_resamples: int, rng: Any) -> Callable[[], Any]:
-    x = emb.data
+    x = emb  # validated once; its cache shares the covariance pass between tests
     if name == "mardia":
         from .stats.mardia import mardia
 

@@ -212,3 +212,16 @@ def test_criterion_on_a_statistic_that_was_not_run(gaussian_report):
     assert not outcome.passed
     assert "projections was not available" in outcome.failures[0].explain()
     assert json.dumps(outcome.to_dict())
+
+
+def test_one_covariance_pass_is_shared_between_tests(monkeypatch):
+    from gaussprobe.stats import _moments
+
+    calls = []
+    original = _moments._host_covariance_state
+    monkeypatch.setattr(_moments, "_host_covariance_state",
+                        lambda emb, bs: calls.append(bs) or original(emb, bs))
+    x = np.random.default_rng(12).standard_normal((400, 6))
+    rep = gp.analyze(x, rng=0)
+    assert rep.mardia is not None and rep.doornik_hansen is not None and rep.distance is not None
+    assert len(calls) == 1

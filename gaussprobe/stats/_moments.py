@@ -63,13 +63,67 @@ class CovarianceState:
         return self.m2 / (self.n - ddof)
 
 
+#: Bytes of float64 rows per block in the covariance pass.
+_PASS_BUDGET = 16 * 2**20
+
+
+def pass_rows(d: int) -> int:
+    """Default rows per block of float64 passes over ``d`` columns (covariance, whitening)."""
+    return max(1, min(8192, block_rows_for(d, budget_bytes=_PASS_BUDGET)))
+
+
 def covariance_state(emb: Embeddings, *, block_size: int | None = None) -> CovarianceState:
-    """One blocked pass over the rows of ``emb``."""
+    """Mean and centred second moments in one blocked pass, accumulated in float64.
+
+    NumPy input is split over threads, each with single-threaded BLAS and a reused block buffer
+    (faster than one multithreaded product here, and robust on a busy machine); other namespaces run
+    one blocked loop on the input's device. The result is cached on ``emb``, so the tests that
+    ``analyze`` runs on one validated input share a single pass. Float64 whatever the compute dtype:
+    the covariance feeds whitening and eigenvalues, where float32 sums lose too much.
+    """
+    key = ("covariance", block_size)
+    cached = emb.cache.get(key)
+    if cached is None:
+        bs = block_size or pass_rows(emb.n_features)
+        cached = (_host_covariance_state(emb, bs) if isinstance(emb.data, np.ndarray)
+                  else _device_covariance_state(emb, bs))
+        emb.cache[key] = cached
+    # a fresh state object (merge() rebinds its fields, so the cached arrays are never modified)
+    return CovarianceState(n=cached.n, mean=cached.mean, m2=cached.m2)
+
+
+def _device_covariance_state(emb: Embeddings, bs: int) -> CovarianceState:
     xp = emb.xp
-    state = CovarianceState.empty(xp, emb.n_features, dtype=emb.float, device=emb.device)
-    bs = block_size or block_rows_for(emb.n_features)
+    state = CovarianceState.empty(xp, emb.n_features, dtype=xp.float64, device=emb.device)
     for a, b in row_blocks(emb.n_samples, bs):
-        state.update(emb.rows(a, b), xp)
+        x = emb.data[a:b, :]
+        state.update(x if x.dtype == xp.float64 else xp.astype(x, xp.float64), xp)
+    return state
+
+
+def _host_covariance_state(emb: Embeddings, bs: int) -> CovarianceState:
+    from .._kernels.gram import parallel_map, split_range, worker_count
+
+    n, d = emb.n_samples, emb.n_features
+    x = emb.data
+    blocks = list(row_blocks(n, bs))
+    threads = worker_count(2.0 * n * d * d)
+
+    def part(chunk: range) -> CovarianceState:
+        st = CovarianceState.empty(np, d, dtype=np.float64, device="cpu")
+        buf = np.empty((bs, d))
+        for k in chunk:
+            a, b = blocks[k]
+            c = buf[: b - a]
+            mb = np.mean(x[a:b], axis=0, dtype=np.float64)
+            np.subtract(x[a:b], mb, out=c)
+            st.merge(CovarianceState(n=b - a, mean=mb, m2=c.T @ c), np)
+        return st
+
+    parts = parallel_map(part, split_range(len(blocks), threads), threads)
+    state = parts[0]
+    for p in parts[1:]:
+        state.merge(p, np)
     return state
 
 
@@ -183,6 +237,7 @@ __all__ = [
     "CovarianceState",
     "Spectrum",
     "covariance_state",
+    "pass_rows",
     "principal_projection",
     "project_rows",
     "require_full_rank",

@@ -25,16 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from .._backend import block_rows_for, row_blocks, to_numpy
+from .._backend import row_blocks, to_numpy
 from .._kernels.gram import parallel_map, single_threaded_blas, split_range, worker_count
 from .._typing import Array
 from .._validation import Embeddings, check_choice
 from .._warnings import PrecisionWarning
-from ._moments import CovarianceState, require_full_rank, spectrum, whitener
+from ._moments import covariance_state, pass_rows, require_full_rank, spectrum, whitener
 
 COVARIANCE_CHOICES = ("biased", "unbiased")
-#: Bytes of float64 rows per block in the covariance and whitening passes.
-_PASS_BUDGET = 16 * 2**20
 
 
 @dataclass(frozen=True)
@@ -65,11 +63,6 @@ class Whitening:
         return (x - self.mean) @ self.transform
 
 
-def pass_rows(d: int) -> int:
-    """Rows per block of the float64 covariance and whitening passes."""
-    return max(1, min(8192, block_rows_for(d, budget_bytes=_PASS_BUDGET)))
-
-
 def check_covariance(covariance: Any) -> int:
     """Validate ``covariance`` and return its ddof."""
     check_choice(covariance, "covariance", COVARIANCE_CHOICES)
@@ -86,7 +79,7 @@ def whiten(emb: Embeddings, *, what: str, covariance: str = "biased", name: str 
     ddof = check_covariance(covariance)
     xp = emb.xp
     n, d = emb.n_samples, emb.n_features
-    state = _covariance_state(emb)
+    state = covariance_state(emb)
     if isinstance(emb.data, np.ndarray):
         # LAPACK's eigh on a few hundred columns is fastest single-threaded (and far more robust to
         # a busy machine, where multithreaded OpenBLAS can be 100x slower)
@@ -104,38 +97,6 @@ def whiten(emb: Embeddings, *, what: str, covariance: str = "biased", name: str 
         raise ValueError(msg)
     return Whitening(emb=emb, mean=state.mean, transform=whitener(spec, xp, symmetric=False),
                      covariance=covariance, ddof=ddof, eigenvalues=spec.host_eigenvalues)
-
-
-def _covariance_state(emb: Embeddings) -> CovarianceState:
-    xp = emb.xp
-    n, d = emb.n_samples, emb.n_features
-    bs = pass_rows(d)
-    if not isinstance(emb.data, np.ndarray):
-        state = CovarianceState.empty(xp, d, dtype=xp.float64, device=emb.device)
-        for a, b in row_blocks(n, bs):
-            x = emb.data[a:b, :]
-            state.update(x if x.dtype == xp.float64 else xp.astype(x, xp.float64), xp)
-        return state
-    x = emb.data
-    blocks = list(row_blocks(n, bs))
-    threads = worker_count(2.0 * n * d * d)
-
-    def part(chunk: range) -> CovarianceState:
-        st = CovarianceState.empty(np, d, dtype=np.float64, device="cpu")
-        buf = np.empty((bs, d))
-        for k in chunk:
-            a, b = blocks[k]
-            c = buf[: b - a]
-            mb = np.mean(x[a:b], axis=0, dtype=np.float64)
-            np.subtract(x[a:b], mb, out=c)
-            st.merge(CovarianceState(n=b - a, mean=mb, m2=c.T @ c), np)
-        return st
-
-    parts = parallel_map(part, split_range(len(blocks), threads), threads)
-    state = parts[0]
-    for p in parts[1:]:
-        state.merge(p, np)
-    return state
 
 
 def whitened_rows(wh: Whitening, *, scale: float = 1.0) -> tuple[Array, Array]:

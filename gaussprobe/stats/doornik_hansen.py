@@ -134,7 +134,7 @@ def doornik_hansen(
     require_more_samples_than_features(n, d, what)
     xp = emb.xp
     bs = block_size or block_rows_for(d)
-    state = covariance_state(emb, block_size=bs)
+    state = covariance_state(emb, block_size=block_size)
     cov = state.covariance(ddof=1)
     variances = xp.linalg.diagonal(cov)
     check_nonconstant(to_numpy(variances), what=what)

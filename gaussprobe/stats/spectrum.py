@@ -132,7 +132,7 @@ def centred_moments(emb: Embeddings, *, block_size: int | None = None,
         lam[: min(n, d)] = top[: min(n, d)]
         rank = min(spec.rank, d)
     else:
-        state = covariance_state(emb, block_size=bs)
+        state = covariance_state(emb, block_size=block_size)
         mean = state.mean
         spec = spectrum(state.covariance(ddof=0), xp)
         lam = np.sort(to_numpy(spec.eigenvalues).astype(np.float64))[::-1]
