@@ -145,7 +145,15 @@ def spectrum(cov: Array, xp: Any, *, rtol: float | None = None) -> Spectrum:
     """Symmetric eigendecomposition with an explicit numerical rank."""
     d = int(cov.shape[0])
     cov = (cov + cov.T) / 2
-    w, v = xp.linalg.eigh(cov)
+    if isinstance(cov, np.ndarray):
+        from .._kernels.gram import single_threaded_blas
+
+        # LAPACK's eigh at a few hundred columns is fastest on one thread, and multithreaded BLAS
+        # can be tens of times slower when the machine is busy.
+        with single_threaded_blas():
+            w, v = xp.linalg.eigh(cov)
+    else:
+        w, v = xp.linalg.eigh(cov)
     host = to_numpy(w)
     eps = float(np.finfo(np.float64 if host.dtype == np.float64 else np.float32).eps)
     tol_rel = d * eps if rtol is None else float(rtol)

@@ -80,13 +80,7 @@ def whiten(emb: Embeddings, *, what: str, covariance: str = "biased", name: str 
     xp = emb.xp
     n, d = emb.n_samples, emb.n_features
     state = covariance_state(emb)
-    if isinstance(emb.data, np.ndarray):
-        # LAPACK's eigh on a few hundred columns is fastest single-threaded (and far more robust to
-        # a busy machine, where multithreaded OpenBLAS can be 100x slower)
-        with single_threaded_blas():
-            spec = spectrum(state.covariance(ddof), xp)
-    else:
-        spec = spectrum(state.covariance(ddof), xp)
+    spec = spectrum(state.covariance(ddof), xp)
     require_full_rank(spec, n=n, d=d, what=what, name=name)
     if n == d + 1:
         msg = (f"{what} is degenerate when n_samples = n_features + 1 (here n_samples={n}, "

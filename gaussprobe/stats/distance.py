@@ -298,7 +298,10 @@ def _null_factor(directions: np.ndarray) -> np.ndarray:
     d, k = directions.shape
     if k > d:
         return directions
-    w, v = np.linalg.eigh(directions.T @ directions)
+    from .._kernels.gram import single_threaded_blas
+
+    with single_threaded_blas():
+        w, v = np.linalg.eigh(directions.T @ directions)
     factor: np.ndarray = np.sqrt(np.clip(w, 0.0, None))[:, None] * v.T
     return factor
 
