@@ -182,6 +182,18 @@ def test_image_pipeline_with_resnet_and_probe(tmp_path, objective):
     assert isinstance(rows[-1]["probe_converged"], bool)
 
 
+def test_bf16_autocast_and_channels_last_paths_on_cpu(tmp_path):
+    _fake_fashion(tmp_path)
+    cfg = TrainConfig(data="fashion_mnist", data_root=str(tmp_path), model="resnet18", width=2,
+                      projection_dim=8, epochs=1, batch_size=32, eval_pairs=32, probe=False,
+                      amp=True, channels_last=True, device="cpu")
+    trainer = Trainer(cfg)
+    assert trainer.amp and trainer.channels_last
+    rows = trainer.fit()
+    assert math.isfinite(rows[-1]["train_loss"])
+    assert trainer.embed_test().dtype == torch.float32
+
+
 def test_cli_trains_and_resumes(tmp_path, capsys):
     out = tmp_path / "run"
     args = ["--data", "laplace", "--option", "n_features=32", "--n-train", "256", "--n-test", "128",
