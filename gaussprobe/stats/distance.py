@@ -293,6 +293,17 @@ def _w2_of_columns(p: Array, m: Array, floor: float, xp: Any) -> Array:
     return xp.mean(r * r, axis=1) + floor
 
 
+def _w2_of_columns_host(p: np.ndarray, m: np.ndarray, floor: float) -> np.ndarray:
+    """NumPy twin of :func:`_w2_of_columns` with one copy and in-place arithmetic."""
+    t = np.array(p.T, order="C")  # (b, n), a private copy
+    n = t.shape[1]
+    t -= t.mean(axis=1, keepdims=True)
+    t /= np.sqrt(np.einsum("ij,ij->i", t, t) / n)[:, None]
+    t.sort(axis=1)
+    t -= m[None, :]
+    return np.asarray(np.einsum("ij,ij->i", t, t) / n + floor)
+
+
 def _null_factor(directions: np.ndarray) -> np.ndarray:
     """``F`` (r × k) with ``Fᵀ F = Uᵀ U`` and ``r = min(d, k)``: rows of ``G F`` are ``N(0, Uᵀ U)``."""
     d, k = directions.shape
@@ -381,8 +392,18 @@ def sliced_w2_from_projections(projections: ArrayLike, directions: np.ndarray, /
     n_null = _resolve_n_null(n_null, n, k)
     cells = normal_cell_means(n)
     m_dev = xp.asarray(cells[0], dtype=p.dtype, device=device)
-    cols = block_size or max(1, block_rows_for(n))
-    parts = [_w2_of_columns(p[:, a:b], m_dev, cells[1], xp) for a, b in row_blocks(k, cols)]
+    if isinstance(p, np.ndarray):
+        from .._kernels.gram import parallel_map, worker_count
+
+        # column blocks of ~16 MiB on threads: sorts and in-place arithmetic release the GIL, and
+        # small reused blocks avoid page-faulting fresh memory for every temporary
+        cols = block_size or max(1, block_rows_for(n, budget_bytes=16 * 2**20))
+        spans = list(row_blocks(k, cols))
+        parts = parallel_map(lambda ab: _w2_of_columns_host(p[:, ab[0]:ab[1]], cells[0], cells[1]),
+                             spans, worker_count(float(n) * k * 20))
+    else:
+        cols = block_size or max(1, block_rows_for(n))
+        parts = [_w2_of_columns(p[:, a:b], m_dev, cells[1], xp) for a, b in row_blocks(k, cols)]
     per_direction = to_numpy(xp.concat(parts) if len(parts) > 1 else parts[0]).astype(np.float64)
     if not np.all(np.isfinite(per_direction)):
         bad = np.nonzero(~np.isfinite(per_direction))[0][:10].tolist()
