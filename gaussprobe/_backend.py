@@ -107,8 +107,12 @@ def row_blocks(n: int, block_size: int) -> Iterator[tuple[int, int]]:
         yield start, min(start + block_size, n)
 
 
-def block_rows_for(n_features: int, *, budget_bytes: int = 64 * 2**20, itemsize: int = 8) -> int:
-    """Rows per block so that one float block of ``n_features`` columns fits in ``budget_bytes``."""
+def block_rows_for(n_features: int, *, budget_bytes: int = 8 * 2**20, itemsize: int = 8) -> int:
+    """Rows per block so that one float block of ``n_features`` columns fits in ``budget_bytes``.
+
+    The 8 MiB default keeps temporaries small enough for the allocator to reuse them: touching fresh
+    memory for every large block costs more than the arithmetic on it.
+    """
     return max(1, int(budget_bytes // max(1, n_features * itemsize)))
 
 

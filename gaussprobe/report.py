@@ -165,7 +165,7 @@ def analyze(
     dtype : {"float64", "float32"}
         Compute precision (recorded as ``compute_dtype``).
     block_size : int, optional
-        Rows per block for blocked passes (default: from a 64 MiB budget).
+        Rows per block for blocked passes (default: from an 8 MiB budget per block).
     n_null : int, optional
         Monte-Carlo replicates of the sliced distance under the Gaussian null (default: automatic,
         from a cost budget; see :func:`~gaussprobe.isotropic_distance`).

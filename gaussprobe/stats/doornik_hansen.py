@@ -73,7 +73,7 @@ def doornik_hansen(
         Samples, one per row, with ``n_samples > n_features`` and ``n_samples >= 8``. NumPy arrays and
         torch tensors (CPU or CUDA) are accepted; the work runs on the input's device.
     block_size : int, optional
-        Rows per block in the passes over the data (bounds the extra memory); chosen from a 64 MiB
+        Rows per block in the passes over the data (bounds the extra memory); chosen from an 8 MiB
         budget by default.
     dtype : {"float64", "float32"}
         Compute precision of the device part. The z transforms always run in float64 on the host.

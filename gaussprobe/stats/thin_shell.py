@@ -260,7 +260,7 @@ def thin_shell(x: ArrayLike, /, *, center: bool = False, dtype: DTypeName = "flo
     dtype : {"float64", "float32"}
         Compute precision.
     block_size : int, optional
-        Rows per block (memory bound); the default keeps one upcast block near 64 MiB.
+        Rows per block (memory bound); the default keeps one upcast block near 8 MiB.
 
     Returns
     -------
