@@ -199,6 +199,19 @@ def project_rows(emb: Embeddings, directions: np.ndarray, *, block_size: int | N
     if bs >= emb.n_samples:
         return emb.full() @ u
     out = xp.empty((emb.n_samples, k), dtype=emb.float, device=emb.device)
+    if isinstance(out, np.ndarray):
+        from .._kernels.gram import parallel_map, split_range, worker_count
+
+        blocks = list(row_blocks(emb.n_samples, bs))
+
+        def part(chunk: range) -> None:  # threads of single-threaded BLAS, each on its own rows
+            for i in chunk:
+                a, b = blocks[i]
+                np.matmul(emb.rows(a, b), u, out=out[a:b, :])
+
+        threads = worker_count(2.0 * emb.n_samples * emb.n_features * k)
+        parallel_map(part, split_range(len(blocks), threads), threads)
+        return out
     for a, b in row_blocks(emb.n_samples, bs):
         out[a:b, :] = emb.rows(a, b) @ u
     return out
