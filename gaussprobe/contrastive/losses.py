@@ -87,6 +87,15 @@ def l2_normalize(z: Tensor, /, *, c0: Tensor | None = None) -> Tensor:
     return torch.where(zero, c0.expand_as(z), z / safe)
 
 
+def _prepare_pair(u: Tensor, v: Tensor, temperature: float, normalize: bool) -> tuple[Tensor, Tensor]:
+    """Validate a pair of view batches and the temperature; ℓ2-normalise (or just cast) the rows."""
+    _check_pair(u, v)
+    _check_temperature(temperature)
+    if normalize:
+        return l2_normalize(u), l2_normalize(v)
+    return _as_float(u), _as_float(v)
+
+
 def info_nce(u: Tensor, v: Tensor, /, *, temperature: float = 0.1, normalize: bool = True) -> Tensor:
     r"""The empirical InfoNCE loss of the paper's Eq. 2 (one-directional, N candidates).
 
@@ -131,12 +140,7 @@ def info_nce(u: Tensor, v: Tensor, /, *, temperature: float = 0.1, normalize: bo
     >>> print(f"{float(info_nce(u, u, temperature=0.1)):.4f}")   # log 8
     2.0794
     """
-    _check_pair(u, v)
-    _check_temperature(temperature)
-    if normalize:
-        u, v = l2_normalize(u), l2_normalize(v)
-    else:
-        u, v = _as_float(u), _as_float(v)
+    u, v = _prepare_pair(u, v, temperature, normalize)
     logits = (u @ v.T) / temperature
     target = torch.arange(u.shape[0], device=u.device)
     return F.cross_entropy(logits, target)
@@ -182,12 +186,7 @@ def nt_xent(u: Tensor, v: Tensor, /, *, temperature: float = 0.1, normalize: boo
     >>> print(f"{float(nt_xent(u, u)):.4f}")   # log 15
     2.7081
     """
-    _check_pair(u, v)
-    _check_temperature(temperature)
-    if normalize:
-        u, v = l2_normalize(u), l2_normalize(v)
-    else:
-        u, v = _as_float(u), _as_float(v)
+    u, v = _prepare_pair(u, v, temperature, normalize)
     n = u.shape[0]
     w = torch.cat([u, v], dim=0)
     logits = (w @ w.T) / temperature
