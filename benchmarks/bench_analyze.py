@@ -14,17 +14,9 @@ import time
 import tracemalloc
 
 import numpy as np
+from _timing import best_of
 
 import gaussprobe as gp
-
-
-def best_of(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main(argv=None):

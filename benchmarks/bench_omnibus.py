@@ -24,19 +24,11 @@ import time
 import tracemalloc
 
 import numpy as np
+from _timing import best_of
 
 from gaussprobe.stats.doornik_hansen import doornik_hansen
 from gaussprobe.stats.energy import chi_mean, energy_test, expected_distance_to_gaussian
 from gaussprobe.stats.royston import royston
-
-
-def best_of(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def peak_traced(fn):

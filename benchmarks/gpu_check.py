@@ -63,7 +63,7 @@ def main(argv=None) -> int:
                     continue
                 worst = max(worst, max_rel(u[k], v.get(k), f"{path}.{k}"))
         elif isinstance(u, list) and isinstance(v, list):
-            for p, q in zip(u, v):
+            for p, q in zip(u, v, strict=False):
                 worst = max(worst, max_rel(p, q, path))
         elif isinstance(u, float) and isinstance(v, float):
             worst = abs(u - v) / max(abs(u), 1e-300) if u != v else 0.0

@@ -24,6 +24,7 @@ from .._results import Result
 from .._typing import Array, ArrayLike, DTypeName, RNGLike
 from .._validation import Embeddings, check_embeddings, check_positive_int
 from ._whiten import warn_if_tf32, whiten, whitened_rows
+from .thin_shell import chi_mean
 
 #: Default number of bootstrap resamples.
 DEFAULT_RESAMPLES = 999
@@ -190,11 +191,6 @@ def _statistic(y: Array, sq_norms: Array, xp: Any, block_size: int) -> float:
     to_gaussian = to_float(expected_distance_to_gaussian(sq_norms, d, xp, reduce=True))
     pair_sum = pairwise_distance_sum(y, xp, block_size=block_size, sq_norms=sq_norms)
     return 2.0 * to_gaussian - n * math.sqrt(2.0) * chi_mean(d) - pair_sum / n
-
-
-def chi_mean(d: int) -> float:
-    """``E‖Z‖ = √2 Γ((d+1)/2) / Γ(d/2)`` for ``Z ~ N(0, I_d)``, by the same quadrature (host)."""
-    return float(expected_distance_to_gaussian(np.zeros(1), d, np)[0])
 
 
 # ---------------------------------------------------------------- E‖a - Z‖ at any dimension
