@@ -28,7 +28,7 @@ from ._validation import (
 )
 from ._warnings import RankDeficiencyWarning
 from .criteria import CheckOutcome, Criteria
-from .stats._moments import project_rows
+from .stats._moments import covariance_state, project_rows, projection_and_covariance
 
 #: Version of the JSON layout produced by :meth:`GaussianityReport.to_dict` (see docs/report_schema.md).
 SCHEMA_VERSION = "1.0"
@@ -182,7 +182,7 @@ def analyze(
     >>> x = np.random.default_rng(0).standard_normal((1000, 32))
     >>> report = gp.analyze(x, rng=0)
     >>> print(f"{report.coordinates.ad_mean:.2f}")
-    0.37
+    0.39
     """
     chosen, mode = _resolve_tests(tests)
     check_positive_int(n_projections, "n_projections")
@@ -211,28 +211,46 @@ def analyze(
     from .stats import projections as _proj
     from .stats import thin_shell as _ts
 
+    # The covariance pass is shared by the distance, the multivariate tests and the centred thin
+    # shell; when the projections are needed too, one blocked pass makes both (one upcast per block).
+    wants_cov = n > d and ("distance" in chosen or any(t in _NEEDS_FULL_RANK for t in chosen))
+    wants_proj = "projections" in chosen or "distance" in chosen
+    directions = random_directions(d, n_projections, proj_seed) if wants_proj else None
+    projected = None
+    if wants_cov:
+        t0 = time.perf_counter()
+        if wants_proj:
+            projected = projection_and_covariance(emb, directions, block_size=block_size)
+        else:
+            covariance_state(emb, block_size=block_size)
+        timings["covariance" if not wants_proj else "covariance_and_project"] = round(
+            time.perf_counter() - t0, 6)
     if "thin_shell" in chosen:
         run("thin_shell", lambda: _ts.thin_shell(emb, center=False, dtype=dtype, block_size=block_size))
         run("thin_shell", lambda: _ts.thin_shell(emb, center=True, dtype=dtype, block_size=block_size),
             "thin_shell_centered")
     if "coordinates" in chosen:
         run("coordinates", lambda: _coord.coordinate_normality(emb, alpha=alpha, dtype=dtype))
-    projected = None
-    if "projections" in chosen or "distance" in chosen:
+    if wants_proj and projected is None:
         # One projection pass, shared by the projection tests and the sliced distance.
         t0 = time.perf_counter()
-        directions = random_directions(d, n_projections, proj_seed)
         projected = project_rows(emb, directions, block_size=block_size)
         timings["project"] = round(time.perf_counter() - t0, 6)
+    sliced_w2 = None
     if "projections" in chosen:
-        run("projections", lambda: _proj.projection_tests(
-            projected, n_features=d, seed=seed, alpha=alpha, dtype=dtype))
+        # the sorted projections also give the sliced distance's per-direction values
+        with_w2 = "distance" in chosen and d >= 2
+        t0 = time.perf_counter()
+        results["projections"], sliced_w2 = _proj.projection_tests_and_w2(
+            projected, n_features=d, seed=seed, alpha=alpha, dtype=dtype, with_w2=with_w2)
+        timings["projections"] = round(time.perf_counter() - t0, 6)
     if "distance" in chosen:
         if d < 2:
             skipped["distance"] = "needs at least 2 features (the spectrum measures are undefined for one)"
         else:
             run("distance", lambda: _dist.distance_from_projections(
-                emb, directions, projected, rng=dist_seed, n_null=n_null, block_size=block_size))
+                emb, directions, projected, rng=dist_seed, n_null=n_null, block_size=block_size,
+                per_direction=sliced_w2))
 
     multivariate = [t for t in chosen if t in _NEEDS_FULL_RANK or t == "royston"]
     if multivariate:

@@ -152,6 +152,9 @@ def test_column_kernels_agree_across_backends(rng, to_backend):
     st = uv.column_statistics(xp, xb, xp.float64)
     ref = uv.column_statistics(np, x, np.float64)
     for got, want in zip(st, ref, strict=True):
+        if want is None:  # the optional W2 field, not asked for
+            assert got is None
+            continue
         np.testing.assert_allclose(to_numpy(got), want, rtol=1e-10, atol=1e-12)
 
 

@@ -126,7 +126,7 @@ def centred_moments(emb: Embeddings, *, block_size: int | None = None,
         mean = _column_mean(emb, bs)
         gram = _centred_gram(emb, mean, bs) / n
         eps = float(np.finfo(np.float64 if emb.dtype == "float64" else np.float32).eps)
-        spec = spectrum(gram, xp, rtol=d * eps)
+        spec = spectrum(gram, xp, rtol=d * eps, vectors=False)
         lam = np.zeros(d)
         top = np.sort(to_numpy(spec.eigenvalues).astype(np.float64))[::-1]
         lam[: min(n, d)] = top[: min(n, d)]
@@ -134,7 +134,7 @@ def centred_moments(emb: Embeddings, *, block_size: int | None = None,
     else:
         state = covariance_state(emb, block_size=block_size)
         mean = state.mean
-        spec = spectrum(state.covariance(ddof=0), xp)
+        spec = spectrum(state.covariance(ddof=0), xp, vectors=False)
         lam = np.sort(to_numpy(spec.eigenvalues).astype(np.float64))[::-1]
         rank = spec.rank
     return CentredMoments(mean=to_numpy(mean).astype(np.float64), eigenvalues=lam, rank=rank,

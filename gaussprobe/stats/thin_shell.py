@@ -310,14 +310,37 @@ def thin_shell(x: ArrayLike, /, *, center: bool = False, dtype: DTypeName = "flo
     bs = block_size or block_rows_for(emb.n_features)
     center_vec = None
     if center:
-        total = xp.zeros((emb.n_features,), dtype=emb.float, device=emb.device)
-        for a, b in row_blocks(emb.n_samples, bs):
-            total = total + xp.sum(emb.rows(a, b), axis=0)
-        center_vec = total / emb.n_samples
+        center_vec = _cached_mean(emb)
+        if center_vec is None:
+            total = xp.zeros((emb.n_features,), dtype=emb.float, device=emb.device)
+            for a, b in row_blocks(emb.n_samples, bs):
+                total = total + xp.sum(emb.rows(a, b), axis=0)
+            center_vec = total / emb.n_samples
     state = ThinShellState(n_features=emb.n_features, center=center_vec, dtype=dtype)
-    for a, b in row_blocks(emb.n_samples, bs):
-        state.add_norms(_row_norms(emb, a, b, center_vec), xp)
+    blocks = list(row_blocks(emb.n_samples, bs))
+    if isinstance(emb.data, np.ndarray) and len(blocks) > 1:
+        from .._kernels.gram import parallel_map, split_range, worker_count
+
+        # norms of row blocks on threads; folded into the state in block order (same result)
+        def part(chunk: range) -> list[Array]:
+            return [_row_norms(emb, *blocks[i], center_vec) for i in chunk]
+
+        threads = worker_count(2.0 * emb.n_samples * emb.n_features * 8)
+        norms = [v for p in parallel_map(part, split_range(len(blocks), threads), threads) for v in p]
+    else:
+        norms = (_row_norms(emb, a, b, center_vec) for a, b in blocks)
+    for v in norms:
+        state.add_norms(v, xp)
     return state.finalize()
+
+
+def _cached_mean(emb: Embeddings) -> Array | None:
+    """The column mean of a covariance pass already made on ``emb`` (``analyze`` shares it), in the
+    compute dtype; None when there is none."""
+    for key, state in emb.cache.items():
+        if isinstance(key, tuple) and key and key[0] == "covariance":
+            return emb.xp.astype(state.mean, emb.float)
+    return None
 
 
 __all__ = ["QUANTILE_LEVELS", "ThinShellResult", "ThinShellState", "chi_cv", "chi_mean", "thin_shell"]
