@@ -1,0 +1,32 @@
+"""The Examples sections of the public docstrings run and print what they say."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import gaussprobe
+
+_SKIP = {"gaussprobe.__main__"}  # would run the CLI
+
+
+def _modules() -> list[str]:
+    names = ["gaussprobe"]
+    for info in pkgutil.walk_packages(gaussprobe.__path__, prefix="gaussprobe."):
+        if info.name not in _SKIP:
+            names.append(info.name)
+    return names
+
+
+@pytest.mark.parametrize("name", _modules())
+def test_docstring_examples(name):
+    try:
+        module = importlib.import_module(name)
+    except ImportError as exc:  # an optional extra (torch, numba, matplotlib) that is not installed
+        pytest.skip(f"{name}: {exc}")
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+                             verbose=False, report=False)
+    assert result.failed == 0, f"{result.failed} of {result.attempted} doctest examples failed in {name}"
