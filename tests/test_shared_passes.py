@@ -98,6 +98,9 @@ def test_analyze_shares_the_sort_and_the_mean_without_changing_results(rng):
     alone = dist.sliced_w2_from_projections(x @ u, u, rng=np.random.default_rng(dist_seed))
     np.testing.assert_allclose(rep.distance.sliced.per_direction, alone.per_direction, rtol=1e-11)
     np.testing.assert_array_equal(rep.distance.sliced.null_statistics, alone.null_statistics)
+    plain = gp.thin_shell(x)  # the analyze run takes its norms from the shared pass
+    assert rep.thin_shell.cv == pytest.approx(plain.cv, rel=1e-12)
+    np.testing.assert_allclose(rep.thin_shell.quantiles, plain.quantiles, rtol=1e-14)
     centred = gp.thin_shell(x, center=True)
     assert rep.thin_shell_centered.cv == pytest.approx(centred.cv, rel=1e-12)
     assert rep.thin_shell_centered.mean == pytest.approx(centred.mean, rel=1e-12)

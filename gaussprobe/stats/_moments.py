@@ -102,7 +102,8 @@ def _device_covariance_state(emb: Embeddings, bs: int) -> CovarianceState:
 
 
 def _host_covariance_state(emb: Embeddings, bs: int, directions: np.ndarray | None = None,
-                           out: np.ndarray | None = None) -> CovarianceState:
+                           out: np.ndarray | None = None,
+                           sq_norms: np.ndarray | None = None) -> CovarianceState:
     from .._kernels.gram import parallel_map, split_range, worker_count
 
     n, d = emb.n_samples, emb.n_features
@@ -121,6 +122,8 @@ def _host_covariance_state(emb: Embeddings, bs: int, directions: np.ndarray | No
             np.copyto(c, x[a:b])  # one upcast per block, shared by the projection and the moments
             if u is not None and out is not None:
                 np.matmul(c if emb.dtype == "float64" else emb.rows(a, b), u, out=out[a:b])
+            if sq_norms is not None:
+                np.einsum("ij,ij->i", c, c, out=sq_norms[a:b])
             mb = np.mean(c, axis=0)
             c -= mb
             st.merge(CovarianceState(n=b - a, mean=mb, m2=c.T @ c), np)
@@ -138,8 +141,9 @@ def projection_and_covariance(emb: Embeddings, directions: np.ndarray, *,
     """``x @ U`` (as :func:`project_rows`) and the covariance state (cached on ``emb``, as
     :func:`covariance_state`) from one blocked pass: each block is upcast once for both products.
 
-    ``analyze`` uses it when both the projections and the covariance are needed. Other namespaces,
-    or a covariance already cached, take the two separate passes.
+    ``analyze`` uses it when both the projections and the covariance are needed. With float64
+    compute the row norms are kept too (``emb.cache["row_norms"]``, for the uncentred thin shell).
+    Other namespaces, or a covariance already cached, take the two separate passes.
     """
     key = ("covariance", block_size)
     if key in emb.cache or not isinstance(emb.data, np.ndarray):
@@ -147,7 +151,11 @@ def projection_and_covariance(emb: Embeddings, directions: np.ndarray, *,
         return project_rows(emb, directions, block_size=block_size)
     out = np.empty((emb.n_samples, int(directions.shape[1])), dtype=emb.float)
     bs = block_size or pass_rows(emb.n_features)
-    emb.cache[key] = _host_covariance_state(emb, bs, directions, out)
+    # float64 row norms come almost free from the upcast blocks (the uncentred thin shell uses them)
+    sq = np.empty(emb.n_samples) if emb.dtype == "float64" else None
+    emb.cache[key] = _host_covariance_state(emb, bs, directions, out, sq)
+    if sq is not None:
+        emb.cache["row_norms"] = np.sqrt(sq, out=sq)
     return out
 
 

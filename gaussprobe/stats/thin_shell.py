@@ -211,6 +211,8 @@ def _row_norms(emb: Embeddings, a: int, b: int, center: Array | None) -> Array:
     block = emb.rows(a, b)
     if center is not None:
         block = block - center[None, :]
+    if isinstance(block, np.ndarray):  # the same per-row sums as the shared pass of ``analyze``
+        return np.sqrt(np.einsum("ij,ij->i", block, block))
     return emb.xp.linalg.vector_norm(block, axis=1)
 
 
@@ -318,7 +320,10 @@ def thin_shell(x: ArrayLike, /, *, center: bool = False, dtype: DTypeName = "flo
             center_vec = total / emb.n_samples
     state = ThinShellState(n_features=emb.n_features, center=center_vec, dtype=dtype)
     blocks = list(row_blocks(emb.n_samples, bs))
-    if isinstance(emb.data, np.ndarray) and len(blocks) > 1:
+    cached = emb.cache.get("row_norms") if not center and emb.dtype == "float64" else None
+    if cached is not None:  # made by the pass that ``analyze`` shares (projection_and_covariance)
+        norms = (cached[a:b] for a, b in blocks)
+    elif isinstance(emb.data, np.ndarray) and len(blocks) > 1:
         from .._kernels.gram import parallel_map, split_range, worker_count
 
         # norms of row blocks on threads; folded into the state in block order (same result)
