@@ -241,8 +241,8 @@ def analyze(
         # the sorted projections also give the sliced distance's per-direction values
         with_w2 = "distance" in chosen and d >= 2
         t0 = time.perf_counter()
-        results["projections"], sliced_w2 = _proj.projection_tests_and_w2(
-            projected, n_features=d, seed=seed, alpha=alpha, dtype=dtype, with_w2=with_w2)
+        results["projections"], sliced_w2 = _proj.projection_tests_with_w2(
+            projected, d, seed, alpha, dtype, None, with_w2)
         timings["projections"] = round(time.perf_counter() - t0, 6)
     if "distance" in chosen:
         if d < 2:

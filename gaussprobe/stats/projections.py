@@ -102,21 +102,12 @@ def projection_tests(
     ``projections`` has shape ``(n_samples, n_projections)`` (e.g. ``x @ U`` shared with other
     diagnostics); ``n_features`` and ``seed`` are only recorded.
     """
-    return projection_tests_and_w2(projections, n_features=n_features, seed=seed, alpha=alpha,
-                                   dtype=dtype, block_size=block_size, with_w2=False)[0]
+    return projection_tests_with_w2(projections, n_features, seed, alpha, dtype, block_size, False)[0]
 
 
-def projection_tests_and_w2(
-    projections: Any,
-    /,
-    *,
-    n_features: int,
-    seed: int | None = None,
-    alpha: float = 0.05,
-    dtype: DTypeName = "float64",
-    block_size: int | None = None,
-    with_w2: bool = True,
-) -> tuple[ProjectionNormalityResult, np.ndarray | None]:
+def projection_tests_with_w2(projections: Any, n_features: int, seed: int | None, alpha: float,
+                             dtype: DTypeName, block_size: int | None, with_w2: bool = True
+                             ) -> tuple[ProjectionNormalityResult, np.ndarray | None]:
     """:func:`projection_tests`, plus (with ``with_w2``) the per-direction squared 2-Wasserstein
     distances of the sliced distance, taken from the same sorted columns (one sort for both)."""
     emb = check_embeddings(projections, name="projections", dtype=dtype, min_samples=MIN_SAMPLES)
