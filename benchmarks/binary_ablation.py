@@ -10,10 +10,15 @@ Configurations (``--only NAME`` runs a subset):
 
 * ``base``: 4 ones per vector, batch 128, lr 1e-3, 100 epochs (the ``--full`` setting of
   ``examples/synthetic_table1.py``);
-* ``batch64``, ``lr3e-3``, ``epochs200``: one optimisation choice changed;
+* ``batch64``, ``lr3e-3``, ``epochs200``, ``wd1e-4`` (Adam weight decay), ``tau0.2`` (temperature):
+  one optimisation choice changed;
 * ``init0.25``: the initial weights (PyTorch's uniform init) scaled by 0.25; the statistics at epoch 0
   are scale-free, so only the training path changes;
 * ``active5``, ``active6``: 5 or 6 ones per vector.
+
+For each number of ones it also prints the reference of ``examples/synthetic_table1.py``: the same
+statistics for linear encoders with i.i.d. N(0, 1) weights on held-out inputs of the setting, i.e. what
+a perfectly Gaussian encoder gives.
 
 Run: ``python benchmarks/binary_ablation.py`` (about 1 minute per configuration on one CPU thread).
 """
@@ -22,7 +27,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -34,11 +41,14 @@ CONFIGS = {
     "batch64": {"batch_size": 64},
     "lr3e-3": {"lr": 3e-3},
     "epochs200": {"epochs": 200},
+    "wd1e-4": {"weight_decay": 1e-4},
+    "tau0.2": {"temperature": 0.2},
     "init0.25": {"init_scale": 0.25},
     "active5": {"n_active": 5},
     "active6": {"n_active": 6},
 }
-BASE = {"batch_size": 128, "lr": 1e-3, "epochs": 100, "n_active": 4, "init_scale": 1.0}
+BASE = {"batch_size": 128, "lr": 1e-3, "epochs": 100, "n_active": 4, "init_scale": 1.0,
+        "weight_decay": 0.0, "temperature": 0.1}
 KEYS = ("epoch", "cv", "ad_mean", "ad_pass_fraction", "dp_pass_fraction")
 
 
@@ -55,7 +65,8 @@ def run(name: str, *, threads: int) -> dict:
     trainer = Trainer(TrainConfig(
         data="binary", data_options={"n_features": 1024, "n_active": cfg["n_active"]},
         n_train=10000, n_test=5000, model="linear", out_dim=256, objective="info_nce",
-        temperature=0.1, epochs=cfg["epochs"], batch_size=cfg["batch_size"], lr=cfg["lr"],
+        temperature=cfg["temperature"], epochs=cfg["epochs"], batch_size=cfg["batch_size"],
+        lr=cfg["lr"], weight_decay=cfg["weight_decay"],
         eval_every=cfg["epochs"] // 2, eval_pairs=2048, seed=0, device="cpu", progress=False))
     weight = trainer.model.backbone.weight
     kurt0 = row_excess_kurtosis(weight.detach().double().numpy())
@@ -86,9 +97,18 @@ def main(argv=None) -> None:
         k = res["row_excess_kurtosis"]
         print(f"{name:<11s} | {cells} | {k['start']:+.2f} -> {k['end']:+.2f}  ({res['seconds']} s)",
               flush=True)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+    from synthetic_table1 import SIZES, gaussian_weight_reference
+
+    references = {}
+    for k in sorted({r["config"]["n_active"] for r in results}):
+        ref = gaussian_weight_reference(SIZES["full"], n_active=k, seed=0)
+        references[k] = ref
+        print(f"Gaussian weights, {k} ones: CV {ref['cv']:.3f}  AD mean {ref['ad_mean']:.3f}  "
+              f"AD pass {ref['ad_pass_fraction']:.1%}  DP pass {ref['dp_pass_fraction']:.1%}")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump(results, fh, indent=2)
+            json.dump({"runs": results, "gaussian_weight_reference": references}, fh, indent=2)
 
 
 if __name__ == "__main__":

@@ -53,6 +53,10 @@ def test_synthetic_table1_directions(tmp_path):
     assert end["dp_pass_fraction"] > e0["dp_pass_fraction"] + 0.1
     assert end["dp_mean_pvalue"] > e0["dp_mean_pvalue"]
     assert end["cv"] <= 0.12
+    # an encoder with i.i.d. Gaussian weights on the same inputs: Gaussian-looking, but not the null
+    ref = res["binary_gaussian_weight_reference"]
+    assert ref["ad_mean"] < e0["ad_mean"] - 0.2 and ref["ad_pass_fraction"] > e0["ad_pass_fraction"]
+    assert 0.3 < ref["ad_mean"] < 0.8
     # Laplace and (weakly separated) GMM: Gaussian coordinates and a thin shell after training
     for col in ("laplace", "gmm"):
         assert c[col]["ad_mean"] < 0.6
