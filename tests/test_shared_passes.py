@@ -89,6 +89,19 @@ def test_fused_projection_and_covariance_match_the_separate_passes(rng):
         np.testing.assert_allclose(a.mean, b.mean, rtol=1e-12, atol=1e-15)
 
 
+def test_covariance_pass_is_accurate_for_sorted_and_offset_rows(rng):
+    # two far-apart groups one after the other, plus a large common offset: a shift taken from the
+    # first rows only would cancel away most digits of the within-group spread
+    a = rng.standard_normal((6000, 5)) + 1e4
+    b = rng.standard_normal((6000, 5)) * 2.0 + 1e4 + 300.0
+    x = np.concatenate([a, b])
+    state = covariance_state(check_embeddings(x), block_size=500)
+    centred = x - x.mean(axis=0)
+    ref = centred.T @ centred  # two-pass reference
+    np.testing.assert_allclose(state.m2, ref, rtol=1e-9, atol=1e-9 * np.abs(ref).max())
+    np.testing.assert_allclose(state.mean, x.mean(axis=0), rtol=1e-14)
+
+
 def test_analyze_shares_the_sort_and_the_mean_without_changing_results(rng):
     x = rng.laplace(size=(3000, 30))
     rep = gp.analyze(x, rng=4, tests=["thin_shell", "projections", "distance"])

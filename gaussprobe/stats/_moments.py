@@ -104,36 +104,56 @@ def _device_covariance_state(emb: Embeddings, bs: int) -> CovarianceState:
 def _host_covariance_state(emb: Embeddings, bs: int, directions: np.ndarray | None = None,
                            out: np.ndarray | None = None,
                            sq_norms: np.ndarray | None = None) -> CovarianceState:
+    """The NumPy pass: row blocks on threads of single-threaded BLAS, each block upcast once into a
+    reused buffer, projected (``out = x @ directions``), its row norms taken (``sq_norms``) and its
+    second moments about a fixed shift accumulated with SYRK.
+
+    The shift is the mean of up to 4096 rows spread evenly over the input, so
+    ``Σ (x - s)(x - s)ᵀ - n (μ - s)(μ - s)ᵀ`` loses nothing to cancellation: ``μ - s`` is of the order of
+    the standard error of that mean, whatever the order of the rows. No per-block merges or fresh
+    d × d temporaries are needed.
+    """
     from .._kernels.gram import parallel_map, split_range, worker_count
 
     n, d = emb.n_samples, emb.n_features
     x = emb.data
     blocks = list(row_blocks(n, bs))
+    spread = np.unique(np.linspace(0, n - 1, min(n, 4096)).round().astype(np.intp))
+    shift = np.mean(x[spread], axis=0, dtype=np.float64)
     k = 0 if directions is None else int(directions.shape[1])
     u = None if directions is None else emb.asarray(directions)  # compute dtype, as project_rows
     threads = worker_count(2.0 * n * d * (d + k))
 
-    def part(chunk: range) -> CovarianceState:
-        st = CovarianceState.empty(np, d, dtype=np.float64, device="cpu")
+    def part(chunk: range) -> tuple[int, np.ndarray, np.ndarray]:
+        acc = np.zeros((d, d))  # Σ cᵀc
+        gram = np.empty((d, d))
+        total = np.zeros(d)
         buf = np.empty((bs, d))
+        rows = 0
         for i in chunk:
             a, b = blocks[i]
             c = buf[: b - a]
-            np.copyto(c, x[a:b])  # one upcast per block, shared by the projection and the moments
+            np.copyto(c, x[a:b])  # one upcast per block, shared by everything below
             if u is not None and out is not None:
                 np.matmul(c if emb.dtype == "float64" else emb.rows(a, b), u, out=out[a:b])
             if sq_norms is not None:
                 np.einsum("ij,ij->i", c, c, out=sq_norms[a:b])
-            mb = np.mean(c, axis=0)
-            c -= mb
-            st.merge(CovarianceState(n=b - a, mean=mb, m2=c.T @ c), np)
-        return st
+            c -= shift
+            total += c.sum(axis=0)
+            np.matmul(c.T, c, out=gram)  # NumPy takes cᵀc as a SYRK and releases the GIL
+            acc += gram
+            rows += b - a
+        return rows, total, acc
 
     parts = parallel_map(part, split_range(len(blocks), threads), threads)
-    state = parts[0]
+    acc = parts[0][2]
     for p in parts[1:]:
-        state.merge(p, np)
-    return state
+        acc += p[2]
+    total = np.sum([p[1] for p in parts], axis=0)
+    delta = total / n
+    m2 = acc
+    m2 -= n * np.outer(delta, delta)
+    return CovarianceState(n=n, mean=shift + delta, m2=m2)
 
 
 def projection_and_covariance(emb: Embeddings, directions: np.ndarray, *,
