@@ -230,7 +230,8 @@ def column_statistics(xp: Any, block: Array, dtype: Any,
     One sort per column; the moments are taken from the standardised sorted values.
     Constant columns give ``value_range == 0`` and finite placeholder statistics; callers must reject
     them (``check_nonconstant``) before reporting anything. For NumPy input the sorted columns are
-    processed a few at a time (about 2 MiB of float64 each), which keeps the work arrays in cache.
+    processed a few at a time (about 2 MiB of float64 each) in the ``workspace``'s buffers, which keeps
+    the work arrays in cache; other namespaces process the block at once.
 
     With ``cell_means = (m, C_n)`` from :func:`gaussprobe.stats.distance.normal_cell_means` (``m`` in
     ``dtype`` on the block's device), the same sorted pass also gives each column's squared
@@ -248,14 +249,7 @@ def column_statistics(xp: Any, block: Array, dtype: Any,
             return parts[0]
         return ColumnStatistics(*(None if field[0] is None else np.concatenate(field)
                                   for field in zip(*parts, strict=True)))
-    srt = sorted_columns(xp, block)
-    m, n = (int(k) for k in srt.shape)
-    step = m
-    if step >= m:
-        return _sorted_statistics(xp, srt, dtype, cell_means)
-    parts = [_sorted_statistics(xp, srt[a:a + step], dtype, cell_means) for a in range(0, m, step)]
-    return ColumnStatistics(*(None if field[0] is None else xp.concat(list(field))
-                              for field in zip(*parts, strict=True)))
+    return _sorted_statistics(xp, sorted_columns(xp, block), dtype, cell_means)
 
 
 def _sorted_statistics(xp: Any, srt: Array, dtype: Any,
