@@ -144,16 +144,19 @@ def doornik_hansen(
     require_full_rank(spec, n=n, d=d, what=what)
     transform = inv_sd[:, None] * whitener(spec, xp, symmetric=True)  # y_row = (x - mean) @ transform
 
-    s2 = xp.zeros((d,), dtype=emb.float, device=emb.device)
-    s3 = xp.zeros_like(s2)
-    s4 = xp.zeros_like(s2)
-    for a, b in row_blocks(n, bs):
-        y = (emb.rows(a, b) - state.mean) @ transform
-        y2 = y * y
-        s2 = s2 + xp.sum(y2, axis=0)
-        s3 = s3 + xp.sum(y2 * y, axis=0)
-        s4 = s4 + xp.sum(y2 * y2, axis=0)
-    sums = to_numpy(xp.stack([s2, s3, s4])).astype(np.float64)
+    if isinstance(emb.data, np.ndarray):
+        sums = _power_sums_host(emb, state.mean, transform, bs)
+    else:
+        s2 = xp.zeros((d,), dtype=emb.float, device=emb.device)
+        s3 = xp.zeros_like(s2)
+        s4 = xp.zeros_like(s2)
+        for a, b in row_blocks(n, bs):
+            y = (emb.rows(a, b) - state.mean) @ transform
+            y2 = y * y
+            s2 = s2 + xp.sum(y2, axis=0)
+            s3 = s3 + xp.sum(y2 * y, axis=0)
+            s4 = s4 + xp.sum(y2 * y2, axis=0)
+        sums = to_numpy(xp.stack([s2, s3, s4])).astype(np.float64)
     m2, m3, m4 = sums / n
     sqrt_b1 = m3 / m2**1.5
     b2 = m4 / (m2 * m2)
@@ -164,6 +167,39 @@ def doornik_hansen(
         statistic=stat, pvalue=float(chi2_sf(stat, 2 * d)), df=2 * d, z1=z1, z2=z2,
         skewness=sqrt_b1, kurtosis=b2, n_samples=n, n_features=d,
     )
+
+
+def _power_sums_host(emb: Any, mean: np.ndarray, transform: np.ndarray, bs: int) -> np.ndarray:
+    """Column sums of ``y²``, ``y³`` and ``y⁴`` for ``y = (x - mean) @ transform`` (NumPy input): row
+    blocks on threads of single-threaded BLAS, each thread with its own reused buffers."""
+    from .._kernels.gram import parallel_map, split_range, worker_count
+
+    n, d = emb.n_samples, emb.n_features
+    blocks = list(row_blocks(n, bs))
+    mean = np.asarray(mean, dtype=emb.float)
+    transform = np.asarray(transform, dtype=emb.float)
+
+    def part(chunk: range) -> np.ndarray:
+        sums = np.zeros((3, d), dtype=emb.float)
+        centred = np.empty((bs, d), dtype=emb.float)
+        y = np.empty((bs, d), dtype=emb.float)
+        power = np.empty((bs, d), dtype=emb.float)
+        for i in chunk:
+            a, b = blocks[i]
+            c, yb, pb = centred[: b - a], y[: b - a], power[: b - a]
+            np.subtract(emb.data[a:b], mean, out=c)
+            np.matmul(c, transform, out=yb)
+            np.multiply(yb, yb, out=pb)
+            sums[0] += pb.sum(axis=0)
+            pb *= yb
+            sums[1] += pb.sum(axis=0)
+            pb *= yb
+            sums[2] += pb.sum(axis=0)
+        return sums
+
+    threads = worker_count(2.0 * n * d * d)
+    parts = parallel_map(part, split_range(len(blocks), threads), threads)
+    return np.asarray(np.sum(parts, axis=0), dtype=np.float64)
 
 
 def dagostino_skewness_z(sqrt_b1: Any, n: int) -> np.ndarray:
