@@ -44,15 +44,17 @@ def main(argv=None):
     t_cold = time.perf_counter() - t0
     t_gemm = best_of(lambda: x.T @ x, args.repeat)
     runs = {
-        "core": dict(tests=CORE_TESTS),
-        "core_float32": dict(tests=CORE_TESTS, dtype="float32"),
-        "default": dict(tests="default"),
-        "default_float32": dict(tests="default", dtype="float32"),
+        "core": {"tests": CORE_TESTS},
+        "core_float32": {"tests": CORE_TESTS, "dtype": "float32"},
+        "default": {"tests": "default"},
+        "default_float32": {"tests": "default", "dtype": "float32"},
     }
     times, timings = {}, {}
     for name, kw in runs.items():
-        times[name] = best_of(lambda kw=kw: timings.__setitem__(name, gp.analyze(x, rng=0, **kw).timings),
-                              args.repeat)
+        def once(name=name, kw=kw):
+            timings[name] = gp.analyze(x, rng=0, **kw).timings
+
+        times[name] = best_of(once, args.repeat)
 
     tracemalloc.start()
     gp.analyze(x, rng=0)

@@ -82,7 +82,8 @@ def float_dtype(xp: Any, dtype: DTypeName) -> Any:
 def to_numpy(a: Any) -> np.ndarray:
     """Copy an array (or 0-d array, or Python scalar) to a host NumPy array; detach torch tensors."""
     if is_torch(a):
-        return a.detach().cpu().numpy()
+        host: np.ndarray = a.detach().cpu().numpy()
+        return host
     return np.asarray(a)
 
 

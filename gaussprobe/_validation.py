@@ -217,7 +217,8 @@ def _check_finite(arr: Array, xp: Any, name: str) -> None:
 
 def _host(a: Array) -> np.ndarray:
     if is_torch(a):
-        return a.detach().cpu().numpy()
+        host: np.ndarray = a.detach().cpu().numpy()
+        return host
     return np.asarray(a)
 
 

@@ -88,7 +88,7 @@ class GaussianityReport(Result):
         True
         """
         if criteria is None:
-            crit = Criteria(**limits)  # type: ignore[arg-type]
+            crit = Criteria(**limits)
         elif isinstance(criteria, str):
             crit = Criteria.preset(criteria, **limits)
         else:
@@ -215,7 +215,7 @@ def analyze(
     # shell; when the projections are needed too, one blocked pass makes both (one upcast per block).
     wants_cov = n > d and ("distance" in chosen or any(t in _NEEDS_FULL_RANK for t in chosen))
     wants_proj = "projections" in chosen or "distance" in chosen
-    directions = random_directions(d, n_projections, proj_seed) if wants_proj else None
+    directions = random_directions(d, n_projections, proj_seed) if wants_proj else np.empty((d, 0))
     projected = None
     if wants_cov:
         t0 = time.perf_counter()

@@ -14,11 +14,8 @@ _SKIP = {"gaussprobe.__main__"}  # would run the CLI
 
 
 def _modules() -> list[str]:
-    names = ["gaussprobe"]
-    for info in pkgutil.walk_packages(gaussprobe.__path__, prefix="gaussprobe."):
-        if info.name not in _SKIP:
-            names.append(info.name)
-    return names
+    found = pkgutil.walk_packages(gaussprobe.__path__, prefix="gaussprobe.")
+    return ["gaussprobe", *(info.name for info in found if info.name not in _SKIP)]
 
 
 @pytest.mark.parametrize("name", _modules())

@@ -201,7 +201,8 @@ def spectrum(cov: Array, xp: Any, *, rtol: float | None = None, vectors: bool = 
 
     def decompose() -> tuple[Array, Array | None]:
         if vectors:
-            return xp.linalg.eigh(cov)
+            w, v = xp.linalg.eigh(cov)
+            return w, v
         return xp.linalg.eigvalsh(cov), None
 
     if isinstance(cov, np.ndarray):
@@ -241,6 +242,9 @@ def require_full_rank(spec: Spectrum, *, n: int, d: int, what: str, name: str = 
 
 def whitener(spec: Spectrum, xp: Any, *, symmetric: bool = True) -> Array:
     """``W`` with ``W^T S W = I``: ``V Λ^{-1/2} V^T`` (symmetric, ZCA) or ``V Λ^{-1/2}`` (PCA)."""
+    if spec.eigenvectors is None:
+        msg = "whitener() needs a spectrum computed with vectors=True."
+        raise ValueError(msg)
     inv_sqrt = 1.0 / xp.sqrt(spec.eigenvalues)
     w = spec.eigenvectors * inv_sqrt[None, :]
     return w @ spec.eigenvectors.T if symmetric else w
@@ -308,6 +312,7 @@ def principal_projection(x: Any, /, *, n_components: int | None = None, dtype: s
     if k > emb.n_features:
         msg = f"`n_components` must be at most n_features={emb.n_features}; got {k}."
         raise ValueError(msg)
+    assert spec.eigenvectors is not None  # computed with vectors=True
     v = spec.eigenvectors[:, emb.n_features - k:]
     v = xp.flip(v, axis=1)
     return (emb.full() - state.mean) @ v

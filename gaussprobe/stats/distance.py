@@ -416,8 +416,10 @@ def null_sliced_statistics(n: int, directions: np.ndarray, n_null: int, rng: RNG
     m32 = m.astype(np.float32)
     factor = _null_factor(directions)
     factor_t = None if factor is None else np.ascontiguousarray(factor.T.astype(np.float32))  # (k, r)
-    children = [np.random.Generator(np.random.SFC64(s))
-                for s in gen.bit_generator.seed_seq.spawn(n_null)]
+    seq = gen.bit_generator.seed_seq
+    if not isinstance(seq, np.random.SeedSequence):  # pragma: no cover - a legacy bit generator
+        seq = np.random.SeedSequence(int(gen.integers(2**63)))
+    children = [np.random.Generator(np.random.SFC64(s)) for s in seq.spawn(n_null)]
     per_replicate = 10 * _NULL_CHUNK_VALUES if factor_t is None else 4 * n * (k + factor_t.shape[1])
     workers = _null_workers(n_null, per_replicate)
 
@@ -582,13 +584,14 @@ def isotropic_distance(x: ArrayLike, /, *, rng: RNGLike = None, n_projections: i
 
     Its null reference is Monte Carlo: ``n_null`` exact Gaussian samples with the same ``n`` and the
     same directions. Because the statistic ignores location and scale, :math:`N(0, I_d)` stands for every
-    :math:`N(\mu, \sigma^2 I)`; the projected rows of such a sample are i.i.d. :math:`N(0, U^\top U)`,
-    so each replicate draws an :math:`n \times \min(d, k)` normal matrix and multiplies it by a factor
-    of :math:`U^\top U` instead of drawing :math:`n \times d`. Reported: the null mean, standard
+    :math:`N(\mu, \sigma^2 I)`; the projected rows of such a sample are i.i.d. :math:`N(0, U^\top U)`:
+    with the default orthonormal directions (:math:`k \le d`) each replicate draws :math:`k` independent
+    standard-normal samples of size :math:`n`, otherwise an :math:`n \times \min(d, k)` normal matrix
+    multiplied by a factor of :math:`U^\top U` instead of :math:`n \times d` draws. Reported: the null mean, standard
     deviation and 95% quantile, ``excess_ratio = statistic / null_mean`` and the Monte-Carlo p-value
     :math:`(1 + \#\{T^*_b \ge T\})/(1 + n_\text{null})`, which is exact because the sample and the
     replicates are exchangeable under the null. The per-direction null values have a coefficient of
-    variation near 0.4 and are nearly independent across directions when :math:`k \le d`, so the mean
+    variation near 0.4 and are independent across orthonormal directions (:math:`k \le d`), so the mean
     over :math:`k` directions varies by about :math:`0.4/\sqrt k` relative (2.5% at :math:`k = 256`):
     ``excess_ratio`` above about :math:`1 + 1.6/\sqrt k` is far outside the null. The automatic
     ``n_null`` bounds the null by about :math:`2^{25}` draws (measured timings in the documentation); with few

@@ -192,15 +192,17 @@ def projection_normality(
 
     Notes
     -----
-    Directions :math:`u_1, \dots, u_k` are independent and uniform on the unit sphere
-    (normalised standard-normal vectors from ``numpy.random.default_rng(rng)``). The projections
+    Directions :math:`u_1, \dots, u_k` are each uniform on the unit sphere and orthonormal when
+    :math:`k \le d` (a Haar-random frame from ``numpy.random.default_rng(rng)``; independent frames of
+    :math:`d` columns when :math:`k > d`), so the projections of an isotropic Gaussian sample are
+    independent. The projections
     :math:`x u_j` are computed in row blocks (an ``(n_samples, n_projections)`` array is kept); each
     is tested exactly as a coordinate in :func:`coordinate_normality` (the tests standardise
     internally, so the projections need no centring or scaling): Anderson–Darling :math:`A^2` and
     D'Agostino–Pearson :math:`K^2` with its χ²(2) p-value :math:`p_j`.
 
-    The per-direction p-values are strongly dependent (directions overlap), so they are combined
-    with the Cauchy combination test, which stays valid under arbitrary dependence:
+    For other inputs the per-direction p-values are dependent, so they are combined with the Cauchy
+    combination test, which stays valid under arbitrary dependence:
 
     .. math:: T = \frac1k \sum_{j=1}^k \tan\left((\tfrac12 - p_j)\pi\right), \qquad
               p = \tfrac12 - \frac{\arctan T}{\pi},

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -321,6 +322,7 @@ def thin_shell(x: ArrayLike, /, *, center: bool = False, dtype: DTypeName = "flo
     state = ThinShellState(n_features=emb.n_features, center=center_vec, dtype=dtype)
     blocks = list(row_blocks(emb.n_samples, bs))
     cached = emb.cache.get("row_norms") if not center and emb.dtype == "float64" else None
+    norms: Iterable[Array]
     if cached is not None:  # made by the pass that ``analyze`` shares (projection_and_covariance)
         norms = (cached[a:b] for a, b in blocks)
     elif isinstance(emb.data, np.ndarray) and len(blocks) > 1:

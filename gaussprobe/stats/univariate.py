@@ -330,7 +330,7 @@ def _anderson_darling_numpy(z: np.ndarray, ws: Workspace) -> np.ndarray:
     m_log -= l_log
     np.copysign(m_log, z, out=m_log)
     m_log *= ws.ramp(n, z.dtype)
-    return -n - total - _rowsum(np, m_log) / n
+    return np.asarray(-n - total - _rowsum(np, m_log) / n)
 
 
 def anderson_darling(xp: Any, x: Array, dtype: Any | None = None) -> Array:
