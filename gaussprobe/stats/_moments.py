@@ -124,12 +124,11 @@ def _host_covariance_state(emb: Embeddings, bs: int, directions: np.ndarray | No
     u = None if directions is None else emb.asarray(directions)  # compute dtype, as project_rows
     threads = worker_count(2.0 * n * d * (d + k))
 
-    def part(chunk: range) -> tuple[int, np.ndarray, np.ndarray]:
+    def part(chunk: range) -> tuple[np.ndarray, np.ndarray]:
         acc = np.zeros((d, d))  # Σ cᵀc
         gram = np.empty((d, d))
         total = np.zeros(d)
         buf = np.empty((bs, d))
-        rows = 0
         for i in chunk:
             a, b = blocks[i]
             c = buf[: b - a]
@@ -142,14 +141,13 @@ def _host_covariance_state(emb: Embeddings, bs: int, directions: np.ndarray | No
             total += c.sum(axis=0)
             np.matmul(c.T, c, out=gram)  # NumPy takes cᵀc as a SYRK and releases the GIL
             acc += gram
-            rows += b - a
-        return rows, total, acc
+        return total, acc
 
     parts = parallel_map(part, split_range(len(blocks), threads), threads)
-    acc = parts[0][2]
+    acc = parts[0][1]
     for p in parts[1:]:
-        acc += p[2]
-    total = np.sum([p[1] for p in parts], axis=0)
+        acc += p[1]
+    total = np.sum([p[0] for p in parts], axis=0)
     delta = total / n
     m2 = acc
     m2 -= n * np.outer(delta, delta)
