@@ -84,21 +84,22 @@ def _upper_indices(m: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @functools.cache
+def _compiled(loop: Callable[[np.ndarray], float]) -> Callable[[np.ndarray], float]:
+    """``loop`` compiled by numba (or loaded from numba's cache) on its first use."""
+    numba = optional_import("numba")
+    compiled: Callable[[np.ndarray], float] = numba.njit(
+        cache=True, nogil=True, fastmath={"reassoc", "contract"})(loop)
+    return compiled
+
+
 def cube_sum_lower_kernel() -> Callable[[np.ndarray], float]:
     """The compiled lower-triangle ``Σ g³`` kernel for symmetric (diagonal) tiles."""
-    numba = optional_import("numba")
-    compiled: Callable[[np.ndarray], float] = numba.njit(
-        cache=True, nogil=True, fastmath={"reassoc", "contract"})(_cube_sum_lower_loop)
-    return compiled
+    return _compiled(_cube_sum_lower_loop)
 
 
-@functools.cache
 def cube_sum_kernel() -> Callable[[np.ndarray], float]:
     """The compiled ``Σ g³`` kernel (compiled, or loaded from numba's cache, on the first call)."""
-    numba = optional_import("numba")
-    compiled: Callable[[np.ndarray], float] = numba.njit(
-        cache=True, nogil=True, fastmath={"reassoc", "contract"})(_cube_sum_loop)
-    return compiled
+    return _compiled(_cube_sum_loop)
 
 
 __all__ = [
