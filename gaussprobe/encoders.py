@@ -9,6 +9,7 @@ embeddings carry information (thin-shell statistics are meaningless on unit vect
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import os
@@ -43,16 +44,27 @@ def _is_normalize(module: Any) -> bool:
     return "normalize" in type(module).__name__.lower()
 
 
+class _NoProgress(contextlib.AbstractContextManager):  # type: ignore[type-arg]
+    """Stands in for a tqdm bar when none is shown (entering returns the object itself)."""
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n: int) -> None:
+        return None
+
+
 def _progress(total: int | None, enabled: bool | None, desc: str) -> Any:
-    """A tqdm bar (when tqdm is installed and progress is wanted) or None."""
+    """A tqdm bar (when tqdm is installed and progress is wanted) or a no-op stand-in; both are context
+    managers that close the bar on exit."""
     if enabled is None:
         enabled = sys.stderr.isatty() and not os.environ.get("CI")
     if not enabled:
-        return None
+        return _NoProgress()
     try:
         tqdm = importlib.import_module("tqdm")
     except ImportError:
-        return None
+        return _NoProgress()
     return tqdm.tqdm(total=total, desc=desc, unit="item", file=sys.stderr)
 
 
@@ -97,18 +109,13 @@ def _embed_sentence_transformer(model: Any, texts: Sequence[str], *, batch_size:
         if modules and _is_normalize(modules[-1]):
             st = optional_import("sentence_transformers")
             model = st.SentenceTransformer(modules=modules[:-1], device=device or str(model.device))
-    bar = _progress(len(texts), progress, "encoding")
     out = []
-    try:
+    with _progress(len(texts), progress, "encoding") as bar:
         for chunk in _batches(list(texts), max(batch_size, 1) * 8):
             emb = model.encode(list(chunk), batch_size=batch_size, convert_to_numpy=True,
                                show_progress_bar=False, device=device)
             out.append(np.asarray(emb, dtype=np.float32))
-            if bar is not None:
-                bar.update(len(chunk))
-    finally:
-        if bar is not None:
-            bar.close()
+            bar.update(len(chunk))
     return np.concatenate(out, axis=0)
 
 
@@ -124,23 +131,17 @@ def _embed_hf(model: Any, texts: Sequence[str], *, tokenizer: Any, batch_size: i
         model.to(device)
     dev = next(model.parameters()).device
     limit = max_length or min(int(getattr(tokenizer, "model_max_length", 512) or 512), 512)
-    bar = _progress(len(texts), progress, "encoding")
     out = []
-    try:
-        with torch.no_grad():
-            for chunk in _batches(list(texts), batch_size):
-                enc = tokenizer(list(chunk), padding=True, truncation=True, max_length=limit,
-                                return_tensors="pt")
-                enc = {k: v.to(dev) for k, v in enc.items()}
-                hidden = model(**enc).last_hidden_state
-                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                out.append(pooled.float().cpu().numpy())
-                if bar is not None:
-                    bar.update(len(chunk))
-    finally:
-        if bar is not None:
-            bar.close()
+    with _progress(len(texts), progress, "encoding") as bar, torch.no_grad():
+        for chunk in _batches(list(texts), batch_size):
+            enc = tokenizer(list(chunk), padding=True, truncation=True, max_length=limit,
+                            return_tensors="pt")
+            enc = {k: v.to(dev) for k, v in enc.items()}
+            hidden = model(**enc).last_hidden_state
+            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            out.append(pooled.float().cpu().numpy())
+            bar.update(len(chunk))
     return np.concatenate(out, axis=0)
 
 
@@ -169,10 +170,9 @@ def _embed_module(model: Any, loader: Iterable[Any], *, raw: bool, device: str |
     if device is not None:
         model.to(dev)
     total = len(loader.dataset) if hasattr(loader, "dataset") and hasattr(loader.dataset, "__len__") else None
-    bar = _progress(total, progress, "encoding")
     out = []
     try:
-        with torch.no_grad():
+        with _progress(total, progress, "encoding") as bar, torch.no_grad():
             for batch in loader:
                 inputs = batch[0] if isinstance(batch, (tuple, list)) else batch
                 if isinstance(inputs, dict):
@@ -184,12 +184,9 @@ def _embed_module(model: Any, loader: Iterable[Any], *, raw: bool, device: str |
                     result = model(inputs)
                 rows = _as_rows(result, "the model")
                 out.append(rows)
-                if bar is not None:
-                    bar.update(len(rows))
+                bar.update(len(rows))
     finally:
         model.train(was_training)
-        if bar is not None:
-            bar.close()
     if not out:
         msg = "The data loader yielded no batches; nothing to embed."
         raise ValueError(msg)
@@ -203,17 +200,12 @@ def _embed_callable(fn: Callable[[Any], Any], data: Any, *, batch_size: int, raw
                       GaussprobeWarning, stacklevel=3)
     batches: Iterable[Any] = _batches(list(data), batch_size) if isinstance(data, Sequence) else data
     total = len(data) if isinstance(data, Sequence) else None
-    bar = _progress(total, progress, "encoding")
     out = []
-    try:
+    with _progress(total, progress, "encoding") as bar:
         for batch in batches:
             rows = _as_rows(fn(list(batch) if isinstance(batch, Sequence) else batch), "the callable")
             out.append(rows)
-            if bar is not None:
-                bar.update(len(rows))
-    finally:
-        if bar is not None:
-            bar.close()
+            bar.update(len(rows))
     if not out:
         msg = "No input to embed (empty list or loader)."
         raise ValueError(msg)
