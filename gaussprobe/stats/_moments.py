@@ -63,6 +63,9 @@ class CovarianceState:
         return self.m2 / (self.n - ddof)
 
 
+#: Cache key of the row norms kept by the shared pass.
+_ROW_NORMS = "row_norms"
+
 #: Bytes of float64 rows per block in the covariance pass.
 _PASS_BUDGET = 16 * 2**20
 
@@ -90,6 +93,21 @@ def covariance_state(emb: Embeddings, *, block_size: int | None = None) -> Covar
         emb.cache[key] = cached
     # a fresh state object (merge() rebinds its fields, so the cached arrays are never modified)
     return CovarianceState(n=cached.n, mean=cached.mean, m2=cached.m2)
+
+
+def cached_mean(emb: Embeddings) -> Array | None:
+    """The column mean of a covariance pass already made on ``emb`` (float64, on its device), or
+    None: lets later statistics of one ``analyze`` call centre without another pass."""
+    for key, state in emb.cache.items():
+        if isinstance(key, tuple) and key[:1] == ("covariance",):
+            return state.mean
+    return None
+
+
+def cached_row_norms(emb: Embeddings) -> np.ndarray | None:
+    """The float64 row norms kept by :func:`projection_and_covariance`, or None."""
+    norms: np.ndarray | None = emb.cache.get(_ROW_NORMS)
+    return norms
 
 
 def _device_covariance_state(emb: Embeddings, bs: int) -> CovarianceState:
@@ -160,7 +178,7 @@ def projection_and_covariance(emb: Embeddings, directions: np.ndarray, *,
     :func:`covariance_state`) from one blocked pass: each block is upcast once for both products.
 
     ``analyze`` uses it when both the projections and the covariance are needed. With float64
-    compute the row norms are kept too (``emb.cache["row_norms"]``, for the uncentred thin shell).
+    compute the row norms are kept too (:func:`cached_row_norms`, for the uncentred thin shell).
     Other namespaces, or a covariance already cached, take the two separate passes.
     """
     key = ("covariance", block_size)
@@ -173,7 +191,7 @@ def projection_and_covariance(emb: Embeddings, directions: np.ndarray, *,
     sq = np.empty(emb.n_samples) if emb.dtype == "float64" else None
     emb.cache[key] = _host_covariance_state(emb, bs, directions, out, sq)
     if sq is not None:
-        emb.cache["row_norms"] = np.sqrt(sq, out=sq)
+        emb.cache[_ROW_NORMS] = np.sqrt(sq, out=sq)
     return out
 
 

@@ -18,6 +18,7 @@ from .._backend import block_rows_for, namespace_of, row_blocks, to_numpy
 from .._results import Result
 from .._typing import Array, ArrayLike, DTypeName
 from .._validation import Embeddings, check_embeddings
+from ._moments import cached_mean, cached_row_norms
 
 #: Quantile levels reported by :func:`thin_shell`.
 QUANTILE_LEVELS = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
@@ -313,7 +314,8 @@ def thin_shell(x: ArrayLike, /, *, center: bool = False, dtype: DTypeName = "flo
     bs = block_size or block_rows_for(emb.n_features)
     center_vec = None
     if center:
-        center_vec = _cached_mean(emb)
+        shared = cached_mean(emb)
+        center_vec = None if shared is None else xp.astype(shared, emb.float)
         if center_vec is None:
             total = xp.zeros((emb.n_features,), dtype=emb.float, device=emb.device)
             for a, b in row_blocks(emb.n_samples, bs):
@@ -321,7 +323,7 @@ def thin_shell(x: ArrayLike, /, *, center: bool = False, dtype: DTypeName = "flo
             center_vec = total / emb.n_samples
     state = ThinShellState(n_features=emb.n_features, center=center_vec, dtype=dtype)
     blocks = list(row_blocks(emb.n_samples, bs))
-    cached = emb.cache.get("row_norms") if not center and emb.dtype == "float64" else None
+    cached = cached_row_norms(emb) if not center and emb.dtype == "float64" else None
     norms: Iterable[Array]
     if cached is not None:  # made by the pass that ``analyze`` shares (projection_and_covariance)
         norms = (cached[a:b] for a, b in blocks)
@@ -339,15 +341,6 @@ def thin_shell(x: ArrayLike, /, *, center: bool = False, dtype: DTypeName = "flo
     for v in norms:
         state.add_norms(v, xp)
     return state.finalize()
-
-
-def _cached_mean(emb: Embeddings) -> Array | None:
-    """The column mean of a covariance pass already made on ``emb`` (``analyze`` shares it), in the
-    compute dtype; None when there is none."""
-    for key, state in emb.cache.items():
-        if isinstance(key, tuple) and key and key[0] == "covariance":
-            return emb.xp.astype(state.mean, emb.float)
-    return None
 
 
 __all__ = ["QUANTILE_LEVELS", "ThinShellResult", "ThinShellState", "chi_cv", "chi_mean", "thin_shell"]
