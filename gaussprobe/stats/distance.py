@@ -293,15 +293,15 @@ def _w2_of_columns(p: Array, m: Array, floor: float, xp: Any) -> Array:
     return xp.mean(r * r, axis=1) + floor
 
 
-def _w2_of_columns_host(p: np.ndarray, m: np.ndarray, floor: float) -> np.ndarray:
-    """NumPy twin of :func:`_w2_of_columns` with one copy and in-place arithmetic."""
-    t = np.array(p.T, order="C")  # (b, n), a private copy
+def _w2_rows(t: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """``mean_i (z_(i) - m_i)²`` for each row of ``t`` standardised with its ddof-0 deviation (float64
+    results; float32 or float64 work). ``t`` is overwritten: NumPy twin of :func:`_w2_of_columns`."""
     n = t.shape[1]
     t -= t.mean(axis=1, keepdims=True)
-    t /= np.sqrt(np.einsum("ij,ij->i", t, t) / n)[:, None]
+    t /= np.sqrt(np.einsum("ij,ij->i", t, t, dtype=np.float64) / n).astype(t.dtype)[:, None]
     t.sort(axis=1)
     t -= m[None, :]
-    return np.asarray(np.einsum("ij,ij->i", t, t) / n + floor)
+    return np.asarray(np.einsum("ij,ij->i", t, t, dtype=np.float64) / n)
 
 
 def _null_factor(directions: np.ndarray) -> np.ndarray | None:
@@ -359,7 +359,7 @@ def _null_replicate(gen: np.random.Generator, k: int, factor_t: np.ndarray | Non
         g = gen.standard_normal((factor_t.shape[1], n), dtype=np.float32)
         z = factor_t @ g  # (k, n): one projected null sample per row
         del g
-        return _w2_sum_float32(z, m32) / (k * n) + floor
+        return float(_w2_rows(z, m32).sum()) / k + floor
     # orthogonal directions: i.i.d. N(0, 1) rows, drawn a few at a time into reused buffers
     rows = max(1, min(k, _NULL_CHUNK_VALUES // n))
     size = rows * n + (rows * n) % 2
@@ -370,20 +370,8 @@ def _null_replicate(gen: np.random.Generator, k: int, factor_t: np.ndarray | Non
         b = min(k, a + rows)
         z = buf[: (b - a) * n].reshape(b - a, n)
         _standard_normal_into(gen, buf, radius, angle)
-        total += _w2_sum_float32(z, m32)
-    return total / (k * n) + floor
-
-
-def _w2_sum_float32(z: np.ndarray, m32: np.ndarray) -> float:
-    """``Σ_j Σ_i (z_(i)j - m_i)²`` over the rows ``j`` of ``z`` after standardising each row (ddof 0);
-    ``z`` is overwritten."""
-    n = z.shape[1]
-    z -= z.sum(axis=1, keepdims=True) / np.float32(n)
-    sd = np.sqrt(np.einsum("ij,ij->i", z, z, dtype=np.float64) / n)
-    z *= (1.0 / sd).astype(np.float32)[:, None]
-    z.sort(axis=1)
-    z -= m32[None, :]
-    return float(np.einsum("ij,ij->i", z, z, dtype=np.float64).sum())
+        total += float(_w2_rows(z, m32).sum())
+    return total / k + floor
 
 
 def _null_workers(n_null: int, bytes_per_replicate: int) -> int:
@@ -462,8 +450,9 @@ def sliced_w2_from_projections(projections: ArrayLike, directions: np.ndarray, /
         # small reused blocks avoid page-faulting fresh memory for every temporary
         cols = block_size or max(1, block_rows_for(n, budget_bytes=16 * 2**20))
         spans = list(row_blocks(k, cols))
-        parts = parallel_map(lambda ab: _w2_of_columns_host(p[:, ab[0]:ab[1]], cells[0], cells[1]),
-                             spans, worker_count(float(n) * k * 20))
+        parts = parallel_map(
+            lambda ab: _w2_rows(np.array(p[:, ab[0]:ab[1]].T, order="C"), cells[0]) + cells[1],
+            spans, worker_count(float(n) * k * 20))
     else:
         cols = block_size or max(1, block_rows_for(n))
         parts = [_w2_of_columns(p[:, a:b], m_dev, cells[1], xp) for a, b in row_blocks(k, cols)]
