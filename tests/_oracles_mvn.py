@@ -119,15 +119,8 @@ def hz_highprec(x: np.ndarray, *, dps: int = 40) -> dict[str, object]:
         mp.exp(-b2 / (2 * (1 + b2)) * mp.mpf(str(v))) for v in r.tolist())
     t3 = n * mp.power(1 + 2 * b2, -mp.mpf(p) / 2)
     h = t1 - t2 + t3
-    a = 1 + 2 * b2
-    w = (1 + b2) * (1 + 3 * b2)
-    mu = 1 - mp.power(a, -mp.mpf(p) / 2) * (1 + p * b2 / a + p * (p + 2) * b2**2 / (2 * a**2))
-    si2 = (2 * mp.power(1 + 4 * b2, -mp.mpf(p) / 2)
-           + 2 * mp.power(a, -p) * (1 + 2 * p * b2**2 / a**2 + 3 * p * (p + 2) * b2**4 / (4 * a**4))
-           - 4 * mp.power(w, -mp.mpf(p) / 2) * (1 + 3 * p * b2**2 / (2 * w)
-                                                 + p * (p + 2) * b2**4 / (2 * w**2)))
-    pmu = mp.log(mu**2 / mp.sqrt(si2 + mu**2))
-    psi = mp.sqrt(mp.log(1 + si2 / mu**2))
+    one_minus_mu, si2, pmu, psi = hz_lognormal_highprec(n, p, dps=dps)
+    mu = 1 - one_minus_mu
     zval = (mp.log(1 + h) - pmu) / psi
     pval = mp.erfc(zval / mp.sqrt(2)) / 2
     return {"h": h, "mu": mu, "sigma2": si2, "log_mean": pmu, "log_sd": psi, "pvalue": pval,
