@@ -1,4 +1,4 @@
-"""Timing helpers shared by the benchmark scripts (run as ``python benchmarks/<script>.py``)."""
+"""Helpers shared by the benchmark scripts (run as ``python benchmarks/<script>.py``): timing, CUDA."""
 
 from __future__ import annotations
 
@@ -13,3 +13,20 @@ def best_of(fn, repeat):
         fn()
         times.append(time.perf_counter() - t0)
     return min(times)
+
+
+def cuda_torch(skipping: str):
+    """``torch`` when it is installed and sees a CUDA device; otherwise print why and return None.
+
+    ``skipping`` ends the message, e.g. "nothing to check". GPU scripts exit 0 on None, so they are
+    safe to run anywhere.
+    """
+    try:
+        import torch
+    except ImportError:
+        print(f"torch is not installed: {skipping}")
+        return None
+    if not torch.cuda.is_available():
+        print(f"CUDA is not available: {skipping}")
+        return None
+    return torch

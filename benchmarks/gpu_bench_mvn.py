@@ -26,6 +26,8 @@ import sys
 import time
 import warnings
 
+from _timing import cuda_torch
+
 
 def _sync(torch):
     torch.cuda.synchronize()
@@ -69,13 +71,8 @@ def main() -> int:
     default_out = os.path.join(os.environ.get("OUT", "."), "gpu_bench_mvn.json")
     ap.add_argument("--out", default=default_out)
     args = ap.parse_args()
-    try:
-        import torch
-    except ImportError:
-        print("torch is not installed: skipping the CUDA benchmark")
-        return 0
-    if not torch.cuda.is_available():
-        print("CUDA is not available: skipping the CUDA benchmark")
+    torch = cuda_torch("skipping the CUDA benchmark")
+    if torch is None:
         return 0
 
     from gaussprobe._kernels.gram import DEFAULT_TILE_DEVICE

@@ -21,19 +21,16 @@ import sys
 import time
 from pathlib import Path
 
+from _timing import cuda_torch
+
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default=os.environ.get("OUT", "gpu_results"))
     ap.add_argument("--rows", type=int, default=1_000_000)
     args = ap.parse_args(argv)
-    try:
-        import torch
-    except ImportError:
-        print("torch is not installed: nothing to check")
-        return 0
-    if not torch.cuda.is_available():
-        print("CUDA is not available: nothing to check")
+    torch = cuda_torch("nothing to check")
+    if torch is None:
         return 0
     import numpy as np
 

@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+from _timing import cuda_torch
+
 
 def timed_steps(step, n_steps: int, torch) -> float:
     torch.cuda.synchronize()
@@ -131,13 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batches", default="256,512")
     ap.add_argument("--compile-train", action="store_true", help="torch.compile in the training runs")
     args = ap.parse_args(argv)
-    try:
-        import torch
-    except ImportError:
-        print("torch is not installed: nothing to benchmark")
-        return 0
-    if not torch.cuda.is_available():
-        print("CUDA is not available: nothing to benchmark (this script is for a GPU machine)")
+    torch = cuda_torch("nothing to benchmark (this script is for a GPU machine)")
+    if torch is None:
         return 0
     from gaussprobe.contrastive.images import find_fashion_mnist, load_fashion_mnist
 
