@@ -72,6 +72,12 @@ class TestResult(Result):
         The (asymptotic or exact) null distribution, e.g. ``"chi2(df=56)"`` or ``"normal(0, 1)"``.
     df : float or None
         Degrees of freedom where the null has them.
+    calibration : str
+        How the p-value's null was obtained: ``"asymptotic"``, ``"exact moments"``,
+        ``"monte-carlo"`` (a seeded simulation at the same ``(n, d)``), ...; ``"not calibrated"`` when
+        no null is known to hold at this size, in which case ``pvalue`` is NaN.
+    note : str
+        Why the p-value is not shown, or why the test cannot have power here (empty when neither).
     """
 
     __test__ = False  # not a pytest class
@@ -80,6 +86,8 @@ class TestResult(Result):
     pvalue: float
     null_distribution: str
     df: float | None = None
+    calibration: str = "asymptotic"
+    note: str = ""
 
 
 __all__ = ["Result", "TestResult", "to_jsonable"]

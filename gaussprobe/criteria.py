@@ -73,6 +73,10 @@ _METRICS: dict[str, _Metric] = {
                                           "mardia", _get("mardia.kurtosis_test.pvalue")),
 }
 
+#: The preset used when no criteria are named: by ``report.check()``, ``gaussprobe check`` and
+#: :func:`gaussprobe.testing.assert_gaussian_like` alike (one default everywhere).
+DEFAULT_PRESET = "gaussian"
+
 _PRESETS: dict[str, dict[str, float]] = {
     # The paper's reading of Table 1: thin shell (CV <= 0.10), AD mean below the 5% critical value
     # 0.752, and high per-coordinate pass fractions (the bands met by its contrastive encoders).
@@ -229,4 +233,4 @@ class CheckOutcome(Result):
         return out
 
 
-__all__ = ["CheckOutcome", "Criteria", "CriterionResult"]
+__all__ = ["DEFAULT_PRESET", "CheckOutcome", "Criteria", "CriterionResult"]
