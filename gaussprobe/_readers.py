@@ -41,6 +41,40 @@ def fail(path: Path | str, what: str) -> EmbeddingFileError:
     return EmbeddingFileError(f"{Path(path).name}: {what}")
 
 
+#: Bytes a reader may allocate for data it must hold in memory (an inflated .npz member, a Parquet
+#: table, a converted tensor); ``None``: half the physical memory. Memory-mapped reads do not count.
+MEMORY_BUDGET: int | None = None
+
+
+def memory_budget(max_bytes: int | None = None) -> int:
+    """The in-memory budget in bytes: ``max_bytes`` when given, else :data:`MEMORY_BUDGET`, else half RAM."""
+    if max_bytes is not None:
+        return int(max_bytes)
+    if MEMORY_BUDGET is not None:
+        return int(MEMORY_BUDGET)
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not POSIX
+        total = 16 * 2**30
+    return max(int(total) // 2, 256 * 2**20)
+
+
+def _size(nbytes: int) -> str:
+    for unit, factor in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if nbytes >= factor:
+            return f"{nbytes / factor:.3g} {unit}"
+    return f"{nbytes} bytes"
+
+
+def check_budget(path: Path, nbytes: int, what: str, budget: int) -> None:
+    """Refuse (before allocating) to hold more than ``budget`` bytes in memory."""
+    if nbytes > budget:
+        msg = (f"{what} needs {_size(nbytes)} in memory, more than the loading budget of "
+               f"{_size(budget)}; read fewer rows with --max-rows (max_rows=...), or raise the budget "
+               "with max_bytes=... if the machine has the memory")
+        raise fail(path, msg)
+
+
 # ---------------------------------------------------------------- format detection
 def sniff_format(path: str | os.PathLike[str]) -> str | None:
     """Guess the file format from its first bytes (None when the content is not recognised)."""
@@ -142,10 +176,13 @@ def _npy_header(f: Any) -> tuple[tuple[int, ...], bool, np.dtype[Any], int]:
     else:  # pragma: no cover - read_magic already rejects other versions
         msg = f"unsupported .npy version {version}"
         raise ValueError(msg)
+    if any(int(s) < 0 for s in shape):
+        msg = f"negative dimension in shape {tuple(shape)}"
+        raise ValueError(msg)
     return tuple(int(s) for s in shape), bool(fortran), np.dtype(dtype), int(f.tell())
 
 
-def read_npy(path: Path, max_rows: int | None, mmap: bool | None) -> np.ndarray:
+def read_npy(path: Path, max_rows: int | None, mmap: bool | None, budget: int) -> np.ndarray:
     size = path.stat().st_size
     with path.open("rb") as f:
         try:
@@ -164,42 +201,123 @@ def read_npy(path: Path, max_rows: int | None, mmap: bool | None) -> np.ndarray:
     if mmap:
         a: np.ndarray = np.load(path, mmap_mode="r", allow_pickle=False)
         return a[:max_rows] if max_rows is not None else a
-    if max_rows is not None and not fortran and max_rows < shape[0]:
-        rows = max_rows
-        with path.open("rb") as f:
-            f.seek(offset)
-            data = np.fromfile(f, dtype=dtype, count=rows * shape[1])
-        return data.reshape(rows, shape[1])
-    full: np.ndarray = np.load(path, allow_pickle=False)
-    return full[:max_rows] if max_rows is not None else full
+    rows = shape[0] if max_rows is None else min(max_rows, shape[0])
+    check_budget(path, rows * shape[1] * dtype.itemsize, f"the array ({rows:,} x {shape[1]:,} {dtype})",
+                 budget)
+    with path.open("rb") as f:
+        f.seek(offset)
+        return _read_rows(path, f, shape, fortran, dtype, rows, "the array")
 
 
-def read_npz(path: Path, key: str | None, max_rows: int | None) -> tuple[np.ndarray, str]:
+_SKIP_CHUNK = 2**20
+# Deflate cannot shrink data by more than about 1032:1 (a 258-byte match costs at least 2 bits); a zip
+# member that claims more is corrupt. The slack covers the zip and .npy headers.
+_DEFLATE_MAX_RATIO = 1040
+
+
+def _read_exact(path: Path, f: Any, out: np.ndarray, where: str) -> None:
+    """Fill ``out`` (C-contiguous) from the stream ``f``; a short read means a truncated file."""
+    view = memoryview(out.reshape(-1).view(np.uint8))
+    got = 0
+    while got < len(view):
+        n = f.readinto(view[got:got + 64 * _SKIP_CHUNK])
+        if not n:
+            raise fail(path, f"is truncated: {where} ends after {got:,} of {len(view):,} data bytes")
+        got += n
+
+
+def _skip(path: Path, f: Any, nbytes: int, where: str) -> None:
+    """Read past ``nbytes`` of the stream in bounded chunks (a zip member cannot seek without inflating)."""
+    while nbytes > 0:
+        chunk = f.read(min(nbytes, _SKIP_CHUNK))
+        if not chunk:
+            raise fail(path, f"is truncated: {where} ends before its declared size")
+        nbytes -= len(chunk)
+
+
+def _read_rows(path: Path, f: Any, shape: tuple[int, ...], fortran: bool, dtype: np.dtype[Any],
+               rows: int, where: str) -> np.ndarray:
+    """The first ``rows`` rows of an ``(n, d)`` .npy payload streamed from ``f`` (positioned at the data).
+
+    Only the kept rows are stored: a C-ordered payload is read no further than they go; a Fortran-ordered
+    one is streamed through, column by column, keeping the head of each column.
+    """
+    n, d = shape
+    if not fortran:
+        out = np.empty((rows, d), dtype=dtype)
+        _read_exact(path, f, out, where)
+        return out
+    cols = np.empty((d, rows), dtype=dtype)
+    for j in range(d):
+        _read_exact(path, f, cols[j], where)
+        if j < d - 1:
+            _skip(path, f, (n - rows) * dtype.itemsize, where)
+    return cols.T
+
+
+def _check_member(path: Path, info: zipfile.ZipInfo, name: str, shape: tuple[int, ...],
+                  dtype: np.dtype[Any], offset: int) -> None:
+    """Refuse a zip member whose .npy header disagrees with the sizes the archive records for it."""
+    declared = offset + math.prod(shape) * dtype.itemsize
+    if info.file_size != declared:
+        msg = (f"is a corrupt .npz: the header of array {name!r} declares shape {shape} {dtype} "
+               f"({declared:,} bytes) but the archive records {info.file_size:,} bytes for it; re-save the "
+               "file with np.savez or np.savez_compressed")
+        raise fail(path, msg)
+    stored = info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size
+    deflated = (info.compress_type == zipfile.ZIP_DEFLATED
+                and info.file_size > _DEFLATE_MAX_RATIO * max(info.compress_size, 1) + 4096)
+    if stored or deflated:
+        msg = (f"is a corrupt .npz: array {name!r} claims {info.file_size:,} bytes from "
+               f"{info.compress_size:,} compressed bytes, which its compression cannot produce; re-save "
+               "the file with np.savez or np.savez_compressed")
+        raise fail(path, msg)
+
+
+def read_npz(path: Path, key: str | None, max_rows: int | None,
+             budget: int) -> tuple[np.ndarray, str]:
+    """Read one array of an .npz, streaming it from the zip member.
+
+    Every member's .npy header is read first (shape and dtype, a few hundred bytes inflated), so a
+    corrupt member or one that would not fit in ``budget`` bytes is refused before anything large is
+    inflated; with ``max_rows`` only the needed rows are inflated (for a C-ordered array).
+    """
     try:
         with zipfile.ZipFile(path) as z:
             items: dict[str, tuple[tuple[int, ...], str]] = {}
+            headers: dict[str, tuple[zipfile.ZipInfo, bool, np.dtype[Any], int]] = {}
             for info in z.infolist():
                 if not info.filename.endswith(".npy"):
                     continue
                 with z.open(info) as f:
-                    shape, _, dtype, _ = _npy_header(f)
-                items[info.filename[:-4]] = (shape, str(dtype))
+                    shape, fortran, dtype, offset = _npy_header(f)
+                name = info.filename[:-4]
+                items[name] = (shape, str(dtype))
+                headers[name] = (info, fortran, dtype, offset)
             chosen = _choose_key(path, items, key)
-            shape, dtype_name = items[chosen]
-            if np.dtype(dtype_name).hasobject:
+            shape = items[chosen][0]
+            info, fortran, dtype, offset = headers[chosen]
+            if dtype.hasobject:
                 raise fail(path, f"array {chosen!r} is a pickled object array. {_PICKLE_WHY}")
-            check_matrix(path, _Shape(shape, np.dtype(dtype_name)), f"array {chosen!r}")
-            with z.open(chosen + ".npy") as f:
-                a = np.lib.format.read_array(f, allow_pickle=False)
+            check_matrix(path, _Shape(shape, dtype), f"array {chosen!r}")
+            _check_member(path, info, chosen, shape, dtype, offset)
+            rows = shape[0] if max_rows is None else min(max_rows, shape[0])
+            check_budget(path, rows * shape[1] * dtype.itemsize,
+                         f"array {chosen!r} ({rows:,} x {shape[1]:,} {dtype}, decompressed)", budget)
+            with z.open(info) as f:
+                _npy_header(f)
+                a = _read_rows(path, f, shape, fortran, dtype, rows, f"array {chosen!r}")
     except EmbeddingFileError:
         raise
-    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, SyntaxError, OSError, KeyError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, SyntaxError, OSError, KeyError,
+            NotImplementedError) as exc:
         raise fail(path, f"corrupt or truncated .npz archive ({type(exc).__name__}: {exc})") from None
-    return (a[:max_rows] if max_rows is not None else a), chosen
+    return a, chosen
 
 
 # ---------------------------------------------------------------- torch files
-def read_torch(path: Path, key: str | None, max_rows: int | None) -> tuple[np.ndarray, str | None]:
+def read_torch(path: Path, key: str | None, max_rows: int | None,
+               budget: int) -> tuple[np.ndarray, str | None]:
     torch = optional_import("torch")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
@@ -222,17 +340,22 @@ def read_torch(path: Path, key: str | None, max_rows: int | None) -> tuple[np.nd
         lengths = {tuple(t.shape) for t in obj}
         if len(lengths) != 1:
             raise fail(path, f"holds a list of tensors of different shapes {sorted(lengths)[:5]} (ragged)")
-        obj = torch.stack(list(obj))
+        obj = list(obj)[:max_rows]
+        check_budget(path, sum(t.numel() * t.element_size() for t in obj),
+                     f"stacking {len(obj):,} tensors", budget)
+        obj = torch.stack(obj)
     elif not isinstance(obj, torch.Tensor):
         raise fail(path, f"holds a {type(obj).__name__}; expected a tensor or a dict of tensors")
     t = obj.detach()
     if t.is_complex():
         raise fail(path, "holds a complex tensor; embeddings must be real")
-    if t.dtype == torch.bfloat16 or not (t.is_floating_point() or t.dtype in _torch_ints(torch)):
-        t = t.float()
     check_matrix(path, _Shape(tuple(t.shape), np.dtype("float32")), "the tensor")
     if max_rows is not None:
         t = t[:max_rows]
+    if t.dtype == torch.bfloat16 or not (t.is_floating_point() or t.dtype in _torch_ints(torch)):
+        check_budget(path, t.numel() * 4, f"converting the {t.dtype} tensor {tuple(t.shape)} to float32",
+                     budget)
+        t = t.float()
     return t.numpy(), chosen
 
 
@@ -248,7 +371,8 @@ _ST_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "BF16": "<u2", "I64": "<
               "I16": "<i2", "I8": "i1", "U8": "u1", "BOOL": "?"}
 
 
-def read_safetensors(path: Path, key: str | None, max_rows: int | None) -> tuple[np.ndarray, str]:
+def read_safetensors(path: Path, key: str | None, max_rows: int | None,
+                     budget: int) -> tuple[np.ndarray, str]:
     size = path.stat().st_size
     with path.open("rb") as f:
         head = f.read(8)
@@ -270,6 +394,8 @@ def read_safetensors(path: Path, key: str | None, max_rows: int | None) -> tuple
             begin, end = (int(v) for v in info["data_offsets"])
         except (TypeError, KeyError, ValueError):
             raise fail(path, f"corrupt .safetensors header entry {name!r}") from None
+        if any(s < 0 for s in shape):
+            raise fail(path, f"corrupt .safetensors header: tensor {name!r} has a negative dimension {shape}")
         if st_dtype not in _ST_DTYPES:
             raise fail(path, f"tensor {name!r} has unsupported dtype {st_dtype}")
         np_dtype = np.dtype(_ST_DTYPES[st_dtype])
@@ -287,7 +413,11 @@ def read_safetensors(path: Path, key: str | None, max_rows: int | None) -> tuple
     a = np.memmap(path, dtype=np.dtype(_ST_DTYPES[st_dtype]), mode="r", offset=start,
                   shape=(rows, shape[1]))
     if st_dtype == "BF16":  # bfloat16 is the top half of a float32
-        return (a.astype(np.uint32) << 16).view(np.float32), chosen
+        check_budget(path, rows * shape[1] * 4, f"converting tensor {chosen!r} from bfloat16 to float32",
+                     budget)
+        out = np.empty((rows, shape[1]), dtype=np.uint32)
+        np.left_shift(a, 16, out=out, dtype=np.uint32)
+        return out.view(np.float32), chosen
     return a, chosen
 
 
@@ -360,30 +490,63 @@ def _fill_from_batch(path: Path, pa: Any, out: np.ndarray | None, batch: Any, mo
     return out
 
 
-def _open_arrow(path: Path, fmt: str, pa: Any) -> tuple[Any, int, Any]:
-    """(schema, number of rows, iterator of record batches) without reading the data."""
+_BATCH_BYTES = 64 * 2**20  # Parquet batches are sized to about this many bytes of values
+
+
+def _batch_rows(pa: Any, schema: Any, mode: str, cols: list[str]) -> int:
+    """Rows per Parquet batch, from the schema's row width where it is known (at most 65,536)."""
+    if mode == "numbers":
+        width = 8 * len(cols)
+    else:
+        t = schema.field(cols[0]).type
+        width = 8 * t.list_size if pa.types.is_fixed_size_list(t) else 8 * 1024
+    return max(1, min(65536, _BATCH_BYTES // max(width, 1)))
+
+
+def _open_arrow(path: Path, fmt: str, pa: Any, column: str | None,
+                max_rows: int | None, budget: int) -> tuple[Any, str, list[str], int | None, Any]:
+    """(schema, mode, columns, number of rows or None, iterator of record batches); reads no data.
+
+    A Parquet file is read column by column (only the chosen ones) in batches; an Arrow IPC file is
+    memory-mapped. An IPC *stream* has no footer, so its batches are read one by one until ``max_rows``
+    rows (or the end) and its row count is only known when it was read to the end.
+    """
     if fmt == "parquet":
         source = optional_import("pyarrow.parquet").ParquetFile(path)
-        return source.schema_arrow, int(source.metadata.num_rows), source.iter_batches(batch_size=65536)
+        schema = source.schema_arrow
+        mode, cols = _plan_columns(path, pa, schema, column)
+        batches = source.iter_batches(batch_size=_batch_rows(pa, schema, mode, cols), columns=cols)
+        return schema, mode, cols, int(source.metadata.num_rows), batches
     mm = pa.memory_map(str(path), "r")
     try:
         reader = pa.ipc.open_file(mm)
     except pa.ArrowInvalid:
         mm.seek(0)
-        table = pa.ipc.open_stream(mm).read_all()
-        return table.schema, int(table.num_rows), iter(table.to_batches())
+        stream = pa.ipc.open_stream(mm)
+        mode, cols = _plan_columns(path, pa, stream.schema, column)
+        kept, rows, held = [], 0, 0
+        for batch in stream:
+            kept.append(batch)
+            rows += batch.num_rows
+            held += batch.nbytes
+            check_budget(path, held, f"the Arrow stream's first {rows:,} rows", budget)
+            if max_rows is not None and rows >= max_rows:
+                return stream.schema, mode, cols, None, iter(kept)
+        return stream.schema, mode, cols, rows, iter(kept)
+    mode, cols = _plan_columns(path, pa, reader.schema, column)
     n_batches = reader.num_record_batches
-    n = sum(reader.get_batch(i).num_rows for i in range(n_batches))
-    return reader.schema, n, (reader.get_batch(i) for i in range(n_batches))
+    n = int(reader.count_rows()) if hasattr(reader, "count_rows") else sum(
+        reader.get_batch(i).num_rows for i in range(n_batches))
+    return reader.schema, mode, cols, n, (reader.get_batch(i) for i in range(n_batches))
 
 
-def read_arrow_like(path: Path, fmt: str, column: str | None,
-                     max_rows: int | None) -> tuple[np.ndarray, str | None, int]:
+def read_arrow_like(path: Path, fmt: str, column: str | None, max_rows: int | None,
+                    budget: int) -> tuple[np.ndarray, str | None, int | None]:
     pa = optional_import("pyarrow")
     try:
-        schema, n_total, batches = _open_arrow(path, fmt, pa)
-        mode, cols = _plan_columns(path, pa, schema, column)
-        n = n_total if max_rows is None else min(max_rows, n_total)
+        schema, mode, cols, n_total, batches = _open_arrow(path, fmt, pa, column, max_rows, budget)
+        # n_total is None only for a stream cut at max_rows (its kept batches are already in memory)
+        n = int(max_rows or 0) if n_total is None else min(n_total, max_rows or n_total)
         out: np.ndarray | None = None
         row = 0
         for batch in batches:
@@ -394,6 +557,8 @@ def read_arrow_like(path: Path, fmt: str, column: str | None,
                 continue
             block = _fill_from_batch(path, pa, out, batch, mode, cols, row, take)
             if out is None:
+                check_budget(path, n * block.shape[1] * block.dtype.itemsize,
+                             f"{n:,} rows of {block.shape[1]:,} {block.dtype} values", budget)
                 if take == n:  # a single batch: keep Arrow's buffer (zero copy where possible)
                     out = block
                 else:  # several batches: fill one preallocated array, never a second full copy
@@ -407,10 +572,17 @@ def read_arrow_like(path: Path, fmt: str, column: str | None,
         raise fail(path, f"corrupt or unreadable {fmt} file ({type(exc).__name__}: {text[:200]})") from None
     if out is None:
         raise fail(path, "contains no rows")
+    if row < n:
+        raise fail(path, f"is truncated: the metadata promises {n:,} rows but the data holds {row:,}")
     return out, (cols[0] if mode == "list" else None), n_total
 
 
 # ---------------------------------------------------------------- text formats
+#: First-column header names read as a row index (compared case-insensitively). pandas writes an empty
+#: name for an unnamed index (``df.to_csv()``) and reads it back as ``"Unnamed: 0"``.
+INDEX_NAMES = frozenset({"", "index", "idx", "unnamed: 0", "row", "row_id", "id"})
+
+
 def _is_number(s: str) -> bool:
     try:
         float(s)
@@ -419,26 +591,54 @@ def _is_number(s: str) -> bool:
     return True
 
 
-def read_delimited(path: Path, delimiter: str, max_rows: int | None) -> np.ndarray:
+def _is_header(cells: list[str]) -> bool:
+    """A first row is a header when a cell is not a number, or when the cells are the labels 0..k-1.
+
+    ``pd.DataFrame(x).to_csv(index=False)`` writes the integer column labels ``0,1,...,d-1``; with the
+    index it writes ``,0,1,...,d-1``. Those labels are written without a decimal point, which a data row
+    written by NumPy or pandas (``0.0``, ``1.5e-01``) never is, so a row of exactly these integers is
+    read as labels. Empty cells are ignored here (an empty first cell is the index column's name).
+    """
+    filled = [c for c in cells if c]
+    if any(not _is_number(c) for c in filled):
+        return True
+    labels = cells[1:] if cells and not cells[0] else cells
+    return bool(labels) and labels == [str(i) for i in range(len(labels))]
+
+
+def _first_row(path: Path) -> str:
+    """The first line that is neither blank nor a ``#`` comment ("" when there is none)."""
     try:
-        with path.open(encoding="utf-8", newline="") as f:
-            first = ""
+        with path.open(encoding="utf-8-sig", newline="") as f:
             for line in f:
                 if line.strip() and not line.lstrip().startswith("#"):
-                    first = line
-                    break
+                    return line
     except UnicodeDecodeError:
         raise fail(path, "is not UTF-8 text; expected delimited numbers") from None
+    return ""
+
+
+def read_delimited(path: Path, delimiter: str, max_rows: int | None) -> tuple[np.ndarray, list[str]]:
+    """Read delimited numbers; returns the matrix and notes on what was not read as data.
+
+    The first row is a header when :func:`_is_header` says so. The first column is a row index, and is
+    dropped with a note, when the header names it so (:data:`INDEX_NAMES`) and either the name is empty
+    (what ``DataFrame.to_csv()`` writes) or its values are exactly ``0, 1, ..., n-1``. A first column
+    with an index-like name but other values is kept, with a note. A UTF-8 byte-order mark is skipped.
+    """
+    first = _first_row(path)
     if not first:
         raise fail(path, "contains no data rows")
     fields = [s.strip().strip('"') for s in first.rstrip("\r\n").split(delimiter)]
-    header = not all(_is_number(s) for s in fields if s)
+    header = _is_header(fields)
+    index_name = fields[0] if header and len(fields) > 1 and fields[0].lower() in INDEX_NAMES else None
+    notes: list[str] = []
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "input contained no data": checked below
             a = np.loadtxt(path, delimiter=delimiter, skiprows=1 if header else 0, ndmin=2,
-                           max_rows=max_rows, dtype=np.float64, quotechar='"', encoding="utf-8",
-                           comments="#")
+                           max_rows=max_rows, dtype=np.float64, quotechar='"', encoding="utf-8-sig",
+                           comments="#", usecols=range(1, len(fields)) if index_name == "" else None)
     except ValueError as exc:
         text = str(exc).splitlines()[0]
         if "could not convert" in text and header:
@@ -450,7 +650,22 @@ def read_delimited(path: Path, delimiter: str, max_rows: int | None) -> np.ndarr
         raise fail(path, "is not UTF-8 text; expected delimited numbers") from None
     if a.size == 0:
         raise fail(path, "contains no data rows")
-    return a
+    if index_name == "":
+        notes.append("dropped the first column: its header name is empty, the mark of a pandas index "
+                     "written by DataFrame.to_csv(); write with index=False to leave it out")
+    elif index_name is not None:
+        if np.array_equal(a[:, 0], np.arange(a.shape[0])):
+            notes.append(f"dropped the first column {index_name!r}: its values are the row numbers "
+                         f"0..{a.shape[0] - 1}, a row index rather than a feature; write with index=False "
+                         "to leave it out")
+            a = a[:, 1:]
+        else:
+            notes.append(f"kept the first column {index_name!r} as a feature although its name suggests a "
+                         "row index (its values are not the row numbers 0..n-1); remove it from the file "
+                         "if it is not part of the embedding")
+    if a.shape[1] == 0:
+        raise fail(path, "has no columns left after the row index; expected embedding columns")
+    return a, notes
 
 
 def _jsonl_vector(path: Path, obj: Any, line_no: int, key: str | None) -> tuple[list[Any], str | None]:
@@ -469,7 +684,8 @@ def _jsonl_vector(path: Path, obj: Any, line_no: int, key: str | None) -> tuple[
     return obj[lists[0]], lists[0]
 
 
-def read_jsonl(path: Path, key: str | None, max_rows: int | None) -> tuple[np.ndarray, str | None]:
+def read_jsonl(path: Path, key: str | None, max_rows: int | None,
+               budget: int) -> tuple[np.ndarray, str | None]:
     with path.open("rb") as f:
         n = sum(1 for line in f if line.strip())
     if max_rows is not None:
@@ -491,6 +707,7 @@ def read_jsonl(path: Path, key: str | None, max_rows: int | None) -> tuple[np.nd
                 raise fail(path, f"line {line_no} is not valid JSON ({exc})") from None
             vec, used_key = _jsonl_vector(path, obj, line_no, key or used_key)
             if out is None:
+                check_budget(path, n * len(vec) * 8, f"{n:,} rows of {len(vec):,} values", budget)
                 out = np.empty((n, len(vec)), dtype=np.float64)
             if len(vec) != out.shape[1]:
                 raise fail(path, f"ragged rows: line {line_no} has {len(vec)} values, earlier rows have {out.shape[1]}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -22,6 +23,7 @@ from ._readers import (
     EmbeddingFileError,
     check_matrix,
     fail,
+    memory_budget,
     read_arrow_like,
     read_delimited,
     read_jsonl,
@@ -32,6 +34,7 @@ from ._readers import (
     resolve_format,
     sniff_format,
 )
+from ._warnings import GaussprobeWarning
 
 DEMO_FILE = "minilm_stdlib.npz"
 EmbeddingFileError.__module__ = __name__
@@ -59,12 +62,22 @@ def read_embeddings(
     max_rows: int | None = None,
     format: str | None = None,
     mmap: bool | None = None,
+    max_bytes: int | None = None,
 ) -> LoadedEmbeddings:
-    """Like :func:`load_embeddings`, but also say which format and key were used."""
+    """Like :func:`load_embeddings`, but also say which format and key were used.
+
+    What the reader left out of the data (a CSV row-index column) is both warned about
+    (:class:`~gaussprobe.GaussprobeWarning`) and listed in ``notes``.
+    """
     p = Path(path)
-    if max_rows is not None and (not isinstance(max_rows, int) or max_rows < 1):
+    if max_rows is not None and (isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1):
         msg = f"`max_rows` must be a positive integer or None; got {max_rows!r}."
         raise ValueError(msg)
+    if max_bytes is not None and (isinstance(max_bytes, bool) or not isinstance(max_bytes, int)
+                                  or max_bytes < 1):
+        msg = f"`max_bytes` must be a positive integer (bytes) or None; got {max_bytes!r}."
+        raise ValueError(msg)
+    budget = memory_budget(max_bytes)
     if key is not None and column is not None:
         msg = "give either `key` (npz, torch, safetensors, jsonl) or `column` (parquet, arrow), not both."
         raise ValueError(msg)
@@ -77,22 +90,23 @@ def read_embeddings(
     fmt = resolve_format(p, format)
     chosen: str | None = None
     n_file: int | None = None
+    notes: list[str] = []
     try:
         if fmt == "npy":
-            data = read_npy(p, max_rows, mmap)
-            n_file = None
+            data = read_npy(p, max_rows, mmap, budget)
         elif fmt == "npz":
-            data, chosen = read_npz(p, key, max_rows)
+            data, chosen = read_npz(p, key, max_rows, budget)
         elif fmt == "torch":
-            data, chosen = read_torch(p, key, max_rows)
+            data, chosen = read_torch(p, key, max_rows, budget)
         elif fmt == "safetensors":
-            data, chosen = read_safetensors(p, key, max_rows)
+            data, chosen = read_safetensors(p, key, max_rows, budget)
         elif fmt in {"parquet", "arrow"}:
-            data, chosen, n_file = read_arrow_like(p, fmt, column if column is not None else key, max_rows)
+            data, chosen, n_file = read_arrow_like(p, fmt, column if column is not None else key, max_rows,
+                                                   budget)
         elif fmt in {"csv", "tsv"}:
-            data = read_delimited(p, "," if fmt == "csv" else "\t", max_rows)
+            data, notes = read_delimited(p, "," if fmt == "csv" else "\t", max_rows)
         else:
-            data, chosen = read_jsonl(p, key, max_rows)
+            data, chosen = read_jsonl(p, key, max_rows, budget)
     except (EmbeddingFileError, ImportError):
         raise
     except MemoryError:
@@ -101,7 +115,10 @@ def read_embeddings(
         text = str(exc).splitlines()[0] if str(exc) else ""
         raise fail(p, f"could not be read as {fmt} ({type(exc).__name__}: {text[:200]})") from None
     check_matrix(p, data, "the embedding matrix")
-    return LoadedEmbeddings(data=data, path=str(p), format=fmt, key=chosen, n_rows_in_file=n_file)
+    for note in notes:
+        warnings.warn(f"{p.name}: {note}", GaussprobeWarning, stacklevel=2)
+    return LoadedEmbeddings(data=data, path=str(p), format=fmt, key=chosen, n_rows_in_file=n_file,
+                            notes=notes)
 
 
 def load_embeddings(
@@ -112,6 +129,7 @@ def load_embeddings(
     max_rows: int | None = None,
     format: str | None = None,
     mmap: bool | None = None,
+    max_bytes: int | None = None,
 ) -> np.ndarray:
     """Read an embedding matrix ``(n_samples, n_features)`` from a file, safely.
 
@@ -134,6 +152,22 @@ def load_embeddings(
     mmap : bool, optional
         Memory-map ``.npy`` files (default: when larger than 64 MiB). ``.safetensors`` are always
         memory-mapped.
+    max_bytes : int, optional
+        Memory budget of the read, in bytes (default: half the physical memory). Data that must be
+        held in memory -- an inflated ``.npz`` array, Parquet/Arrow/JSON-lines values, a converted
+        tensor -- is sized from the file's header before it is allocated and refused when it would
+        exceed the budget; with ``max_rows`` only those rows count. Memory-mapped data does not count.
+
+    Notes
+    -----
+    CSV/TSV: a UTF-8 byte-order mark is skipped, and ``#`` lines are comments. The first row is a
+    header when one of its cells is not a number, or when its cells are exactly the integers
+    ``0, 1, ..., d-1`` (the column labels ``pd.DataFrame(x).to_csv(index=False)`` writes; data written
+    by NumPy or pandas always has a decimal point or exponent). The first column is a row index, and
+    is dropped with a :class:`~gaussprobe.GaussprobeWarning`, when its header name is empty (what
+    ``df.to_csv()`` writes) or when its name is one of ``index``, ``idx``, ``id``, ``row``, ``row_id``,
+    ``Unnamed: 0`` and its values are exactly ``0, 1, ..., n-1``. An index-named column with other
+    values is kept, with a warning. Without a header nothing is dropped.
 
     Returns
     -------
@@ -145,8 +179,8 @@ def load_embeddings(
     ------
     EmbeddingFileError
         (a ``ValueError``) when the file is missing, of unknown format, truncated or corrupt, holds
-        pickled objects (refused: unpickling can run code), ragged rows or non-numeric columns, or when
-        several arrays could be meant (they are listed).
+        pickled objects (refused: unpickling can run code), ragged rows or non-numeric columns, when
+        several arrays could be meant (they are listed), or when the data would exceed ``max_bytes``.
     ImportError
         When reading the format needs an optional dependency that is missing (with the install command).
 
@@ -160,7 +194,7 @@ def load_embeddings(
     (10, 3)
     """
     return read_embeddings(path, key=key, column=column, max_rows=max_rows, format=format,
-                           mmap=mmap).data
+                           mmap=mmap, max_bytes=max_bytes).data
 
 
 def load_demo(*, normalize: bool = False) -> tuple[np.ndarray, list[str], dict[str, Any]]:
