@@ -73,8 +73,12 @@ def _batches(items: Sequence[Any], batch_size: int) -> Iterator[Sequence[Any]]:
         yield items[start:start + batch_size]
 
 
-def _as_rows(out: Any, what: str) -> np.ndarray:
-    """A model output (array, tensor, dict of outputs, or (embeddings, extras)) as float32 rows."""
+def _as_rows(out: Any, what: str, n_inputs: int | None = None) -> np.ndarray:
+    """A model output (array, tensor, dict of outputs, or (embeddings, extras)) as float32 rows.
+
+    With ``n_inputs`` (a user callable given a batch of that many items) the output must be exactly one
+    finite 2-D row per input: a 1-D vector or a wrong row count would silently misalign rows and inputs.
+    """
     if isinstance(out, dict):
         for name in ("sentence_embedding", "pooler_output", "embeddings", "embedding"):
             if name in out:
@@ -93,12 +97,28 @@ def _as_rows(out: Any, what: str) -> np.ndarray:
         a = t.cpu().numpy()
     else:
         a = np.asarray(out)
-    if a.ndim == 1:
+    if a.ndim == 1 and n_inputs is None:
         a = a[None, :]
     if a.ndim != 2 or a.dtype.kind not in "biuf":
         msg = f"{what} returned shape {a.shape}, dtype {a.dtype}; expected numbers of shape (batch, n_features)."
+        if a.ndim == 1 and n_inputs is not None:
+            msg += f" A 1-D output is refused: return one row per input, shape ({n_inputs}, n_features)."
         raise ValueError(msg)
-    return np.asarray(a, dtype=np.float32)
+    with np.errstate(over="ignore"):  # a value beyond float32 becomes Inf, which is reported below
+        rows = np.asarray(a, dtype=np.float32)
+    if n_inputs is not None:
+        if a.shape[0] != n_inputs:
+            msg = (f"{what} returned {a.shape[0]} rows for a batch of {n_inputs} inputs; expected exactly one "
+                   f"row per input, shape ({n_inputs}, n_features), so that rows line up with the inputs.")
+            raise ValueError(msg)
+        finite = np.isfinite(rows).all(axis=1)
+        if not finite.all():
+            first = int(np.argmin(finite))
+            msg = (f"{what} returned NaN or Inf in {int((~finite).sum())} of {n_inputs} rows of a batch "
+                   f"(first: row {first} of the batch, after conversion to float32); embeddings must be finite "
+                   "numbers.")
+            raise ValueError(msg)
+    return rows
 
 
 # ---------------------------------------------------------------- adapters
@@ -203,7 +223,9 @@ def _embed_callable(fn: Callable[[Any], Any], data: Any, *, batch_size: int, raw
     out = []
     with _progress(total, progress, "encoding") as bar:
         for batch in batches:
-            rows = _as_rows(fn(list(batch) if isinstance(batch, Sequence) else batch), "the callable")
+            items = list(batch) if isinstance(batch, Sequence) else batch
+            n_inputs = len(items) if isinstance(items, list) else None
+            rows = _as_rows(fn(items), "the callable", n_inputs)
             out.append(rows)
             bar.update(len(rows))
     if not out:

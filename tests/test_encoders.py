@@ -57,6 +57,25 @@ def test_bad_inputs():
         embed(3, TEXTS)
 
 
+@pytest.mark.parametrize(("fn", "message"), [
+    (lambda b: features(b + b[:1]), r"returned 4 rows for a batch of 3 inputs; expected exactly one row"),
+    (lambda b: features(b)[:-1], r"returned 2 rows for a batch of 3 inputs"),
+    (lambda b: np.arange(len(b), dtype=float), r"A 1-D output is refused: return one row per input, shape \(3,"),
+    (lambda b: np.where(np.arange(len(b))[:, None] == 1, np.nan, features(b)),
+     r"NaN or Inf in 1 of 3 rows of a batch \(first: row 1"),
+    (lambda b: np.full((len(b), 2), 1e39), r"NaN or Inf in 3 of 3 rows.*float32"),
+])
+def test_callable_must_return_one_finite_row_per_input(fn, message):
+    with pytest.raises(ValueError, match=message):
+        embed(fn, TEXTS[:3], batch_size=3)
+
+
+def test_single_text_batch_still_needs_a_2d_row():
+    with pytest.raises(ValueError, match=r"1-D output is refused"):
+        embed(lambda b: features(b)[0], TEXTS[:1])
+    np.testing.assert_array_equal(embed(lambda b: features(b)[:1], TEXTS[:1]), features(TEXTS[:1]))
+
+
 @pytest.mark.torch
 def test_module_with_dataloader_and_raw():
     torch = pytest.importorskip("torch")
