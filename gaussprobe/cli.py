@@ -10,10 +10,11 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
 import traceback
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -33,6 +34,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors that raise instead of exiting."""
 
     def error(self, message: str) -> NoReturn:
+        named = re.match(r"argument (\S+): (must be .*)$", message)
+        if named:  # our option types: "--seed must be a non-negative integer; got -1"
+            message = f"{named.group(1)} {named.group(2)}"
         msg = f"{message} (see `{self.prog} --help`)"
         raise UsageError(msg)
 
@@ -47,10 +51,15 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any, list[str]]:
     """Read the file, handle non-finite rows, move to the device. Returns (x, loaded, notes)."""
     from .io import read_embeddings
 
-    loaded = read_embeddings(args.path, key=args.key, column=args.column, max_rows=args.max_rows,
-                             format=args.input_format)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # what the reader left out comes back in loaded.notes
+        loaded = read_embeddings(args.path, key=args.key, column=args.column, max_rows=args.max_rows,
+                                 format=args.input_format)
     x = loaded.data
     notes: list[str] = []
+    for note in loaded.notes:
+        notes.append(note)
+        print(f"gaussprobe: warning: {Path(args.path).name}: {note}", file=sys.stderr)
     if loaded.n_rows_in_file is not None and loaded.n_rows_in_file > x.shape[0]:
         notes.append(f"read the first {x.shape[0]:,} of {loaded.n_rows_in_file:,} rows (--max-rows)")
     elif args.max_rows is not None and x.shape[0] == args.max_rows:
@@ -179,49 +188,87 @@ def _find_pyproject(start: Path) -> Path | None:
     return None
 
 
+def _check_file_options(options: dict[str, Any], where: str) -> dict[str, Any]:
+    """Validate analysis options read from a criteria table with the command line's own rules."""
+    checks = {"seed": _seed, "n_projections": _positive_int, "alpha": _alpha}
+    out = {}
+    for key, value in options.items():
+        check = checks.get(key)
+        if check is not None:
+            try:
+                value = check(str(value))
+            except argparse.ArgumentTypeError as exc:
+                msg = f"{key} in {where} {exc}"
+                raise UsageError(msg) from None
+        out[key] = value
+    return out
+
+
 def resolve_criteria(args: argparse.Namespace) -> tuple[Any, str, dict[str, Any]]:
-    """Criteria from --preset, --criteria FILE / pyproject.toml, and per-criterion flags (in that order).
+    """The criteria of ``gaussprobe check``: a preset with limits overridden, or ``--only`` the limits given.
 
-    Returns ``(Criteria, description of the source, analysis options from the file)``.
+    The preset is ``--preset``, else the file's ``preset`` key, else :data:`~gaussprobe.criteria.DEFAULT_PRESET`.
+    Limits in the criteria file (``--criteria``, or ``[tool.gaussprobe]`` of the nearest pyproject.toml when
+    neither ``--criteria`` nor ``--preset`` is given) override the preset's limit of the same name and keep
+    the rest; limit flags override the file. With ``--only`` no preset is applied: the criteria are exactly
+    the limits from the file and the flags. Returns ``(Criteria, description of the source, analysis
+    options from the file)``.
     """
-    from .criteria import Criteria
+    from .criteria import DEFAULT_PRESET, Criteria
 
-    mapping: dict[str, Any] = {}
-    sources = []
     table: dict[str, Any] | None = None
+    where = ""
     if args.criteria:
         path = Path(args.criteria)
         table = _gaussprobe_table(_read_toml(path), path)
-        sources.append(path.name)
+        where = path.name
     elif not args.preset:
         found = _find_pyproject(Path.cwd())
         if found is not None:
             table = _gaussprobe_table(_read_toml(found), found)
-            if table is not None:
-                sources.append(f"[tool.gaussprobe] in {found.name}")
+            where = f"[tool.gaussprobe] in {found.name}"
     options: dict[str, Any] = {}
+    file_limits: dict[str, Any] = {}
+    file_preset = None
     if table:
-        table = {str(k).replace("-", "_"): v for k, v in table.items()}
-        options = {k: table.pop(k) for k in _OPTION_KEYS if k in table}
+        file_limits = {str(k).replace("-", "_"): v for k, v in table.items()}
+        options = _check_file_options({k: file_limits.pop(k) for k in _OPTION_KEYS if k in file_limits}, where)
         for short, full in _ALIASES.items():
-            if short in table:
-                table[full] = table.pop(short)
-        mapping.update(table)
-    if args.preset:
-        mapping["preset"] = args.preset
-        sources.insert(0, f"preset {args.preset!r}")
+            if short in file_limits:
+                file_limits[full] = file_limits.pop(short)
+        file_preset = file_limits.pop("preset", None)
     flags = {name: getattr(args, name) for name in Criteria.names() if getattr(args, name, None) is not None}
-    mapping.update(flags)
-    if flags:
-        sources.append("command-line limits")
-    if "preset" not in mapping and not any(k in Criteria.names() for k in mapping):
-        mapping["preset"] = "paper"
-        sources.append("preset 'paper' (default)")
+    sources: list[str] = []
     try:
-        crit = Criteria.from_mapping(mapping)
+        if args.only:
+            if args.preset:
+                msg = (f"--only checks only the limits given, so it cannot start from --preset {args.preset}; "
+                       "drop one of the two")
+                raise UsageError(msg)
+            if not file_limits and not flags:
+                msg = ("--only needs at least one limit to check, e.g. `gaussprobe check emb.npy --only "
+                       "--max-cv 0.2` (see `gaussprobe check --help` for the limit flags); got none")
+                raise UsageError(msg)
+            crit = Criteria.from_mapping({**file_limits, **flags})
+            sources.append("only the limits given (--only, no preset)")
+        else:
+            name = args.preset or (str(file_preset) if file_preset is not None else DEFAULT_PRESET)
+            crit = Criteria.preset(name, **{**file_limits, **flags})
+            origin = "" if args.preset else f" from {where}" if file_preset is not None else " (default)"
+            sources.append(f"preset {name!r}{origin}")
     except (ValueError, TypeError) as exc:
         raise UsageError(_one_line(exc)) from None
-    return crit, ", ".join(sources), options
+    overrides = []
+    if file_limits:
+        overrides.append(f"{where} ({', '.join(file_limits)})")
+    if flags:
+        overrides.append(f"the command line ({', '.join(flags)})")
+    desc = sources[0]
+    if overrides:
+        desc += (": limits from " if args.only else ", overridden by ") + " and ".join(overrides)
+    if args.only and file_preset is not None:
+        desc += f"; the preset {str(file_preset)!r} named in {where} is not applied"
+    return crit, desc, options
 
 
 # ---------------------------------------------------------------- commands
@@ -301,6 +348,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         warnings.simplefilter("ignore", FutureWarning)
         emb = embed(model, texts, batch_size=args.batch_size, raw=args.raw, tokenizer=tokenizer,
                     device=args.device, progress=None if args.progress is None else args.progress)
+    _check_encoded(emb, len(texts), args.model)
     if out.suffix.lower() == ".npz":
         np.savez(out, embeddings=emb)
     else:
@@ -310,6 +358,21 @@ def _cmd_encode(args: argparse.Namespace) -> int:
           f"({'raw' if args.raw else 'as the model outputs them'}; mean norm {norms.mean():.4g})",
           file=sys.stderr)
     return EXIT_OK
+
+
+def _check_encoded(emb: Any, n_texts: int, model: str) -> None:
+    """Refuse to write embeddings that do not line up one 2-D row per text, or hold NaN/Inf."""
+    shape = tuple(getattr(emb, "shape", ()))
+    if len(shape) != 2 or shape[0] != n_texts:
+        msg = (f"--model {model} returned embeddings of shape {shape} for {n_texts:,} texts; expected "
+               f"exactly one row per text, shape ({n_texts:,}, n_features). Nothing was written; make the "
+               "encoder return one embedding row per input text")
+        raise UsageError(msg)
+    bad = _nonfinite_rows(emb)
+    if bad.size:
+        msg = (f"--model {model} returned NaN or Inf in {bad.size:,} of {n_texts:,} rows (first rows: "
+               f"{', '.join(str(int(i)) for i in bad[:10])}); nothing was written; fix the encoder")
+        raise UsageError(msg)
 
 
 _DEMO_INTRO = """\
@@ -361,32 +424,53 @@ class _Given(argparse.Action):
         setattr(namespace, f"_given_{self.dest}", True)
 
 
-def _positive_int(text: str) -> int:
+# Option types. Their messages read "must be ...; got ..." and the parser puts the option's name in
+# front ("--seed must be a non-negative integer; got -1"); file options get "seed in FILE" instead.
+def _integer(text: str, minimum: int, what: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        msg = f"expected a positive integer, got {text!r}"
+        msg = f"must be {what}; got {text!r}"
         raise argparse.ArgumentTypeError(msg) from None
-    if value < 1:
-        msg = f"expected a positive integer, got {value}"
+    if value < minimum:
+        msg = f"must be {what}; got {value}"
         raise argparse.ArgumentTypeError(msg)
     return value
 
 
-def _finite_float(text: str) -> float:
+def _positive_int(text: str) -> int:
+    return _integer(text, 1, "a positive integer")
+
+
+def _seed(text: str) -> int:
+    return _integer(text, 0, "a non-negative integer")
+
+
+def _number(text: str, what: str, ok: Callable[[float], bool] = lambda v: True) -> float:
     try:
         value = float(text)
     except ValueError:
-        msg = f"expected a number, got {text!r}"
+        msg = f"must be {what}; got {text!r}"
         raise argparse.ArgumentTypeError(msg) from None
-    if not np.isfinite(value):
-        msg = f"expected a finite number, got {text!r}"
+    if not (np.isfinite(value) and ok(value)):
+        msg = f"must be {what}; got {text}"
         raise argparse.ArgumentTypeError(msg)
     return value
 
 
+def _alpha(text: str) -> float:
+    return _number(text, "a level strictly between 0 and 1", lambda v: 0 < v < 1)
+
+
+def _limit_type(name: str) -> Callable[[str], float]:
+    """Fractions and p-values lie in [0, 1]; the other metrics (CVs, A^2, distances) are >= 0."""
+    if "fraction" in name or "pvalue" in name:
+        return lambda text: _number(text, "a number between 0 and 1", lambda v: 0 <= v <= 1)
+    return lambda text: _number(text, "a finite number >= 0", lambda v: v >= 0)
+
+
 def _analysis_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seed", type=int, default=0, action=_Given,
+    p.add_argument("--seed", type=_seed, default=0, action=_Given,
                    help="seed of the random projections (default 0: reproducible reports)")
     p.add_argument("--n-projections", type=_positive_int, default=256, action=_Given,
                    help="random directions for the projection tests (default 256)")
@@ -394,8 +478,8 @@ def _analysis_options(p: argparse.ArgumentParser) -> None:
                    help="comma-separated tests to run, or 'all' (default: the standard set)")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64", action=_Given,
                    help="compute precision (default float64)")
-    p.add_argument("--alpha", type=_finite_float, default=0.05, action=_Given,
-                   help="level for pass/rejected fractions (default 0.05)")
+    p.add_argument("--alpha", type=_alpha, default=0.05, action=_Given,
+                   help="level for pass/rejected fractions, in (0, 1) (default 0.05)")
 
 
 def _input_options(p: argparse.ArgumentParser) -> None:
@@ -415,7 +499,7 @@ def _input_options(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     from . import __version__
-    from .criteria import Criteria
+    from .criteria import DEFAULT_PRESET, Criteria
 
     parser = _Parser(prog="gaussprobe", description="How Gaussian are your embeddings?",
                      epilog="Exit codes: 0 ok / check passed, 1 check failed, 2 usage or input error.")
@@ -433,18 +517,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="pass/fail against criteria (exit 0/1/2)", description="Check the "
                        "embeddings against criteria: exit 0 when all hold, 1 when one fails, 2 on error. "
-                       "Criteria come from --preset, --criteria FILE.toml or [tool.gaussprobe] in "
-                       "pyproject.toml, then per-criterion flags; default: the 'paper' preset.")
+                       f"The criteria start from a preset (--preset, default {DEFAULT_PRESET!r}); a limit "
+                       "from --criteria FILE.toml / [tool.gaussprobe] in pyproject.toml, then a limit flag, "
+                       "overrides that one limit and keeps the rest. --only checks just the limits given.")
     _input_options(p)
     _analysis_options(p)
-    p.add_argument("--preset", help="start from a named preset (paper, gaussian)")
+    p.add_argument("--preset", help=f"start from this preset (paper, gaussian; default {DEFAULT_PRESET})")
+    p.add_argument("--only", action="store_true",
+                   help="check only the limits given (flags and file), without a preset")
     p.add_argument("--criteria", metavar="FILE.toml",
                    help="TOML file with a [tool.gaussprobe] or [gaussprobe] table (or top-level keys)")
-    limits = p.add_argument_group("limits (override the preset / file)")
+    limits = p.add_argument_group("limits (each overrides that limit of the preset and of the file)")
     for name in Criteria.names():
         flags = [f"--{name.replace('_', '-')}"]
         flags += [f"--{short.replace('_', '-')}" for short, full in _ALIASES.items() if full == name]
-        limits.add_argument(*flags, dest=name, type=_finite_float, metavar="X")
+        limits.add_argument(*flags, dest=name, type=_limit_type(name), metavar="X")
     p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     p.add_argument("-o", "--output", help="write the result to this file instead of stdout")
     p.add_argument("--html", metavar="FILE", help="also write the HTML report with plots")

@@ -187,10 +187,91 @@ def test_bad_criteria_files_exit_2(gauss, tmp_path, content, message):
     assert message in err
 
 
-def test_default_criteria_is_the_paper_preset(gauss, tmp_path):
-    code, out, _ = run(["check", gauss, *FAST], cwd=tmp_path)
-    assert "preset 'paper' (default)" in out
+def test_default_criteria_is_the_default_preset(gauss, tmp_path):
+    from gaussprobe.criteria import DEFAULT_PRESET, Criteria
+
+    code, out, _ = run(["check", gauss, *FAST, "--format", "json"], cwd=tmp_path)
     assert code in (0, 1)
+    data = json.loads(out)
+    assert data["criteria_source"] == f"preset {DEFAULT_PRESET!r} (default)"
+    assert data["criteria"] == Criteria.preset(DEFAULT_PRESET).active()
+
+
+# ---------------------------------------------------------------- check: a limit overrides one limit of the preset
+def test_a_limit_flag_keeps_the_rest_of_the_preset(skewed, tmp_path):
+    """`check --max-cv 0.2` used to check max_cv alone and pass a file that fails the preset."""
+    from gaussprobe.criteria import DEFAULT_PRESET, Criteria
+
+    code, out, _ = run(["check", skewed, "--max-cv", "10", *FAST, "--format", "json"], cwd=tmp_path)
+    data = json.loads(out)
+    assert data["criteria"] == {**Criteria.preset(DEFAULT_PRESET).active(), "max_cv": 10.0}
+    assert code == 1  # the preset's other limits still fail on skewed data
+    assert [r["name"] for r in data["outcome"]["results"] if not r["passed"]]
+    assert data["criteria_source"] == (f"preset {DEFAULT_PRESET!r} (default), overridden by the command "
+                                       "line (max_cv)")
+    code, out, _ = run(["check", skewed, "--preset", "paper", "--max-cv", "10", *FAST, "--format", "json"])
+    assert json.loads(out)["criteria"] == {**Criteria.preset("paper").active(), "max_cv": 10.0}
+
+
+def test_only_checks_just_the_limits_given(skewed, tmp_path):
+    code, out, _ = run(["check", skewed, "--only", "--max-cv", "10", *FAST, "--format", "json"], cwd=tmp_path)
+    data = json.loads(out)
+    assert code == 0, out
+    assert data["criteria"] == {"max_cv": 10.0}
+    assert data["criteria_source"].startswith("only the limits given (--only, no preset)")
+    code, _, err = run(["check", skewed, "--only", *FAST], cwd=tmp_path)
+    assert code == 2
+    assert_one_line_error(err)
+    assert "--only needs at least one limit" in err
+    code, _, err = run(["check", skewed, "--only", "--preset", "paper", "--max-cv", "1", *FAST])
+    assert code == 2
+    assert "cannot start from --preset paper" in err
+
+
+def test_pyproject_limits_override_the_preset_and_only_uses_them(skewed, tmp_path):
+    from gaussprobe.criteria import DEFAULT_PRESET, Criteria
+
+    (tmp_path / "pyproject.toml").write_text('[tool.gaussprobe]\npreset = "paper"\nmax-cv = 10\n')
+    code, out, _ = run(["check", skewed, *FAST, "--format", "json"], cwd=tmp_path)
+    data = json.loads(out)
+    assert data["criteria"] == {**Criteria.preset("paper").active(), "max_cv": 10.0}
+    assert data["criteria_source"] == ("preset 'paper' from [tool.gaussprobe] in pyproject.toml, overridden "
+                                       "by [tool.gaussprobe] in pyproject.toml (max_cv)")
+    code, out, _ = run(["check", skewed, "--only", *FAST, "--format", "json"], cwd=tmp_path)
+    data = json.loads(out)
+    assert data["criteria"] == {"max_cv": 10.0}
+    assert "the preset 'paper' named in [tool.gaussprobe] in pyproject.toml is not applied" in \
+        data["criteria_source"]
+    assert code == 0
+    (tmp_path / "pyproject.toml").write_text("[tool.gaussprobe]\nmax_cv = 10\n")
+    data = json.loads(run(["check", skewed, *FAST, "--format", "json"], cwd=tmp_path)[1])
+    assert data["criteria"] == {**Criteria.preset(DEFAULT_PRESET).active(), "max_cv": 10.0}
+
+
+# ---------------------------------------------------------------- what the loader leaves out
+def test_dropped_csv_index_column_is_a_warning_and_a_note(tmp_path):
+    x = np.random.default_rng(0).standard_normal((200, 3))
+    body = "".join(f"{i}," + ",".join(f"{v:.8f}" for v in r) + "\n" for i, r in enumerate(x))
+    (tmp_path / "e.csv").write_text(",0,1,2\n" + body)
+    code, out, err = run(["analyze", tmp_path / "e.csv", *FAST, "--format", "json"])
+    assert code == 0, err
+    data = json.loads(out)
+    assert (data["n_samples"], data["n_features"]) == (200, 3)
+    assert "gaussprobe: warning: e.csv: dropped the first column" in err
+    assert any("dropped the first column" in n for n in data["notes"])
+
+
+def test_npz_over_the_memory_budget_exits_2(tmp_path, monkeypatch):
+    import gaussprobe._readers as readers
+
+    np.savez_compressed(tmp_path / "b.npz", emb=np.random.default_rng(0).standard_normal((2000, 50)))
+    monkeypatch.setattr(readers, "MEMORY_BUDGET", 100_000)
+    code, _, err = run(["analyze", tmp_path / "b.npz", *FAST])
+    assert code == 2
+    assert_one_line_error(err)
+    assert "needs 800 kB in memory, more than the loading budget of 100 kB" in err
+    code, out, err = run(["analyze", tmp_path / "b.npz", "--max-rows", "100", *FAST, "--format", "json"])
+    assert json.loads(out)["n_samples"] == 100, err
 
 
 # ---------------------------------------------------------------- non-finite rows
@@ -204,7 +285,7 @@ def test_nan_rows_exit_2_unless_dropped(tmp_path):
     assert_one_line_error(err)
     assert "4 of 300 rows contain NaN or Inf (first rows: 7, 42, 100, 199)" in err
     assert "--drop-nonfinite" in err
-    code, out, _ = run(["check", tmp_path / "nan.npy", "--drop-nonfinite", "--min-ad-pass", "0.5", *FAST])
+    code, out, _ = run(["check", tmp_path / "nan.npy", "--drop-nonfinite", "--only", "--min-ad-pass", "0.5", *FAST])
     assert code == 0, out
     assert "dropped 4 non-finite row(s)" in out
 
@@ -224,6 +305,42 @@ def test_usage_errors_exit_2_one_line(argv):
     assert code == 2
     assert_one_line_error(err)
     assert out == ""
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["analyze", "x.npy", "--seed", "-1"], "--seed must be a non-negative integer; got -1"),
+    (["check", "x.npy", "--seed", "1.5"], "--seed must be a non-negative integer; got '1.5'"),
+    (["analyze", "x.npy", "--n-projections", "0"], "--n-projections must be a positive integer; got 0"),
+    (["analyze", "x.npy", "--max-rows", "-3"], "--max-rows must be a positive integer; got -3"),
+    (["analyze", "x.npy", "--alpha", "1.5"], "--alpha must be a level strictly between 0 and 1; got 1.5"),
+    (["analyze", "x.npy", "--alpha", "0"], "--alpha must be a level strictly between 0 and 1; got 0"),
+    (["check", "x.npy", "--max-cv", "-0.1"], "--max-cv must be a finite number >= 0; got -0.1"),
+    (["check", "x.npy", "--max-cv", "inf"], "--max-cv must be a finite number >= 0; got inf"),
+    (["check", "x.npy", "--min-ad-pass", "1.2"],
+     "--min-ad-pass-fraction/--min-ad-pass must be a number between 0 and 1; got 1.2"),
+    (["check", "x.npy", "--min-projection-pvalue", "x"],
+     "--min-projection-pvalue must be a number between 0 and 1; got 'x'"),
+    (["encode", "--model", "m:f", "--input", "t", "-o", "e.npy", "--batch-size", "0"],
+     "--batch-size must be a positive integer; got 0"),
+])
+def test_option_errors_name_the_option(argv, message):
+    code, out, err = run(argv)
+    assert code == 2
+    assert_one_line_error(err)
+    assert message in err
+    assert out == ""
+
+
+def test_file_options_are_validated_and_named(gauss, tmp_path):
+    crit = tmp_path / "c.toml"
+    crit.write_text("seed = -1\n")
+    code, _, err = run(["check", gauss, "--criteria", crit, *FAST])
+    assert code == 2
+    assert_one_line_error(err)
+    assert "seed in c.toml must be a non-negative integer; got -1" in err
+    crit.write_text("alpha = 2.0\n")
+    code, _, err = run(["check", gauss, "--criteria", crit, *FAST])
+    assert "alpha in c.toml must be a level strictly between 0 and 1; got 2.0" in err
 
 
 def test_no_command_prints_help_and_exits_2():
@@ -292,6 +409,40 @@ def test_encode_with_a_callable(tmp_path, monkeypatch):
     emb = np.load(out_file)
     assert emb.dtype == np.float32
     np.testing.assert_array_equal(emb, [[5, 1, 1], [10, 1, 1], [5, 2, 1]])
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("return np.ones((len(texts) + 1, 3))", "returned 4 rows for a batch of 3 inputs"),
+    ("return np.ones(len(texts))", "A 1-D output is refused"),
+    ("return np.full((len(texts), 3), np.nan)", "NaN or Inf in 3 of 3 rows"),
+    ("return np.full((len(texts), 3), 1e300)", "NaN or Inf"),
+])
+def test_encode_refuses_misaligned_or_nonfinite_output(tmp_path, monkeypatch, body, message):
+    (tmp_path / "bad_encoder.py").write_text(f"import numpy as np\n\ndef encode(texts):\n    {body}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("bad_encoder", None)
+    (tmp_path / "texts.txt").write_text("one\ntwo\nthree\n")
+    out_file = tmp_path / "emb.npy"
+    code, _, err = run(["encode", "--model", "bad_encoder:encode", "--input", tmp_path / "texts.txt",
+                        "-o", out_file, "--no-progress"])
+    assert code == 2
+    assert_one_line_error(err)
+    assert message in err
+    assert not out_file.exists()
+
+
+def test_encode_checks_the_whole_output_of_any_model(monkeypatch, tmp_path):
+    import gaussprobe.encoders as encoders
+
+    monkeypatch.setattr(encoders, "load_encoder", lambda spec, device=None: (object(), None))
+    monkeypatch.setattr(encoders, "embed", lambda *a, **k: np.ones((2, 3), dtype=np.float32))
+    (tmp_path / "texts.txt").write_text("one\ntwo\nthree\n")
+    code, _, err = run(["encode", "--model", "some/dir", "--input", tmp_path / "texts.txt", "-o",
+                        tmp_path / "e.npy"])
+    assert code == 2
+    assert "--model some/dir returned embeddings of shape (2, 3) for 3 texts; expected exactly one row per text" \
+        in err
+    assert not (tmp_path / "e.npy").exists()
 
 
 def test_encode_refuses_to_download(tmp_path):
