@@ -22,6 +22,7 @@ import numpy as np
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 _OPTION_KEYS = ("seed", "n_projections", "tests", "dtype", "alpha")
+_DTYPES = ("float64", "float32")
 _ALIASES = {"min_ad_pass": "min_ad_pass_fraction", "min_dp_pass": "min_dp_pass_fraction",
             "max_projection_rejected": "max_projection_rejected_fraction"}
 
@@ -190,7 +191,7 @@ def _find_pyproject(start: Path) -> Path | None:
 
 def _check_file_options(options: dict[str, Any], where: str) -> dict[str, Any]:
     """Validate analysis options read from a criteria table with the command line's own rules."""
-    checks = {"seed": _seed, "n_projections": _positive_int, "alpha": _alpha}
+    checks = {"seed": _seed, "n_projections": _positive_int, "alpha": _alpha, "dtype": _dtype}
     out = {}
     for key, value in options.items():
         check = checks.get(key)
@@ -237,8 +238,14 @@ def resolve_criteria(args: argparse.Namespace) -> tuple[Any, str, dict[str, Any]
             if short in file_limits:
                 file_limits[full] = file_limits.pop(short)
         file_preset = file_limits.pop("preset", None)
+        for name, value in file_limits.items():  # the flags' range rules; unknown names: from_mapping
+            if name in Criteria.names():
+                try:
+                    _limit_type(name)(str(value))
+                except argparse.ArgumentTypeError as exc:
+                    msg = f"{name} in {where} {exc}"
+                    raise UsageError(msg) from None
     flags = {name: getattr(args, name) for name in Criteria.names() if getattr(args, name, None) is not None}
-    sources: list[str] = []
     try:
         if args.only:
             if args.preset:
@@ -250,12 +257,12 @@ def resolve_criteria(args: argparse.Namespace) -> tuple[Any, str, dict[str, Any]
                        "--max-cv 0.2` (see `gaussprobe check --help` for the limit flags); got none")
                 raise UsageError(msg)
             crit = Criteria.from_mapping({**file_limits, **flags})
-            sources.append("only the limits given (--only, no preset)")
+            desc = "only the limits given (--only, no preset)"
         else:
             name = args.preset or (str(file_preset) if file_preset is not None else DEFAULT_PRESET)
             crit = Criteria.preset(name, **{**file_limits, **flags})
             origin = "" if args.preset else f" from {where}" if file_preset is not None else " (default)"
-            sources.append(f"preset {name!r}{origin}")
+            desc = f"preset {name!r}{origin}"
     except (ValueError, TypeError) as exc:
         raise UsageError(_one_line(exc)) from None
     overrides = []
@@ -263,7 +270,6 @@ def resolve_criteria(args: argparse.Namespace) -> tuple[Any, str, dict[str, Any]
         overrides.append(f"{where} ({', '.join(file_limits)})")
     if flags:
         overrides.append(f"the command line ({', '.join(flags)})")
-    desc = sources[0]
     if overrides:
         desc += (": limits from " if args.only else ", overridden by ") + " and ".join(overrides)
     if args.only and file_preset is not None:
@@ -458,6 +464,13 @@ def _number(text: str, what: str, ok: Callable[[float], bool] = lambda v: True) 
     return value
 
 
+def _dtype(text: str) -> str:
+    if text not in _DTYPES:
+        msg = f"must be one of {', '.join(_DTYPES)}; got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return text
+
+
 def _alpha(text: str) -> float:
     return _number(text, "a level strictly between 0 and 1", lambda v: 0 < v < 1)
 
@@ -476,7 +489,7 @@ def _analysis_options(p: argparse.ArgumentParser) -> None:
                    help="random directions for the projection tests (default 256)")
     p.add_argument("--tests", default=None, action=_Given,
                    help="comma-separated tests to run, or 'all' (default: the standard set)")
-    p.add_argument("--dtype", choices=("float64", "float32"), default="float64", action=_Given,
+    p.add_argument("--dtype", choices=_DTYPES, default="float64", action=_Given,
                    help="compute precision (default float64)")
     p.add_argument("--alpha", type=_alpha, default=0.05, action=_Given,
                    help="level for pass/rejected fractions, in (0, 1) (default 0.05)")

@@ -341,6 +341,14 @@ def test_file_options_are_validated_and_named(gauss, tmp_path):
     crit.write_text("alpha = 2.0\n")
     code, _, err = run(["check", gauss, "--criteria", crit, *FAST])
     assert "alpha in c.toml must be a level strictly between 0 and 1; got 2.0" in err
+    crit.write_text("min-ad-pass = 1.5\n")
+    code, _, err = run(["check", gauss, "--criteria", crit, *FAST])
+    assert code == 2
+    assert "min_ad_pass_fraction in c.toml must be a number between 0 and 1; got 1.5" in err
+    crit.write_text('dtype = "float16"\n')
+    code, _, err = run(["check", gauss, "--criteria", crit, *FAST])
+    assert code == 2
+    assert "dtype in c.toml must be one of float64, float32; got 'float16'" in err
 
 
 def test_no_command_prints_help_and_exits_2():
