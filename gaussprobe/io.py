@@ -3,7 +3,9 @@
 Nothing here unpickles data: ``.npy``/``.npz`` are read with ``allow_pickle=False`` and torch files with
 ``torch.load(weights_only=True)``. Large files are memory-mapped (``.npy``, ``.safetensors``, Arrow IPC)
 or filled into one preallocated array (Parquet, CSV, JSON lines), so reading never holds a second full
-copy of the data. Every failure raises :class:`EmbeddingFileError` with a one-line message that says
+copy of the data; data that must be held in memory is sized from the file's header first and refused
+when it would exceed the loading budget (``max_bytes``), so a small compressed file cannot inflate to
+gigabytes. Every failure raises :class:`EmbeddingFileError` with a one-line message that says
 what was expected, what was found and how to fix it.
 """
 
