@@ -30,6 +30,20 @@ def _pct(value: Any) -> str:
     return "n/a" if value is None else f"{100 * float(value):.1f}%"
 
 
+def _ref(ref: Any, spec: str = ".4g", pct: bool = False) -> str:
+    """``mean [low, high]`` of a :class:`~gaussprobe._reference.Reference` (empty when there is none)."""
+    if ref is None:
+        return ""
+    fmt = _pct if pct else (lambda v: _f(v, spec))
+    return f"{fmt(ref.mean)} [{fmt(ref.low)}, {fmt(ref.high)}]"
+
+
+def _rejected_reference(pr: Any) -> Any:
+    from ._reference import rejected_fraction_reference
+
+    return rejected_fraction_reference(int(pr.n_samples), int(pr.n_projections), float(pr.alpha))
+
+
 def _row(label: str, value: str, ref: str = "") -> str:
     return f"  {label:<40}{value:>14}   {ref}".rstrip()
 
@@ -46,17 +60,23 @@ def format_summary(report: Any) -> str:
         (f"n_samples={report.n_samples}  n_features={report.n_features}  backend={report.backend}  "
          f"device={report.device}  dtype={report.compute_dtype}  seed={report.seed}"),
         "=" * _W,
-        f"  {'':<40}{'value':>14}   isotropic Gaussian gives",
+        f"  {'':<40}{'value':>14}   exact Gaussian, same n and d: mean [95% band]",
     ]
     ts, tc = report.thin_shell, report.thin_shell_centered
     if ts is not None:
         lines += _section("Thin shell (row norms)")
         lines.append(_row("mean norm", _f(ts.mean)))
-        lines.append(_row("CV = std/mean (uncentred, paper Eq. 20)", _f(ts.cv),
-                          f"{_f(ts.cv_gaussian)} (chi(d); paper: <= 0.10)"))
+        cv_ref = (f"{_ref(getattr(ts, 'cv_reference', None))} (mean 0; paper: <= 0.10)"
+                  if getattr(ts, "cv_reference", None) is not None else f"{_f(ts.cv_gaussian)} (chi(d))")
+        lines.append(_row("CV = std/mean (uncentred, paper Eq. 20)", _f(ts.cv), cv_ref))
+        if getattr(ts, "constant_norms", False):
+            lines.append("  note: constant norms (normalised input): the thin-shell statistics are "
+                         "uninformative")
         if tc is not None:
-            lines.append(_row("CV of centred norms", _f(tc.cv), _f(tc.cv_gaussian)))
-            lines.append(_row("CV ratio (centred / chi(d))", _f(tc.cv_ratio, ".3f"), "1"))
+            lines.append(_row("CV of centred norms", _f(tc.cv),
+                              _ref(getattr(tc, "cv_reference", None)) or _f(tc.cv_gaussian)))
+            lines.append(_row("CV ratio (centred / chi(d))", _f(tc.cv_ratio, ".3f"),
+                              _ref(getattr(tc, "cv_ratio_reference", None), ".3f") or "1"))
     co = report.coordinates
     if co is not None:
         lo, hi = co.pass_fraction_band
@@ -64,15 +84,19 @@ def format_summary(report: Any) -> str:
         lines += _section(f"Per-coordinate normality ({co.n_features} coordinates, alpha={co.alpha:g})")
         lines.append(_row("Anderson-Darling mean A^2", _f(co.ad_mean, ".3f"),
                           f"~0.37 (critical value {co.ad_critical_value:.3f})"))
-        lines.append(_row("AD pass fraction", _pct(co.ad_pass_fraction), band))
+        lines.append(_row("AD pass fraction", _pct(co.ad_pass_fraction),
+                          _ref(getattr(co, "ad_pass_fraction_reference", None), pct=True) or band))
         lines.append(_row("D'Agostino-Pearson mean p-value", _f(co.dp_mean_pvalue, ".3f"), "~0.5"))
-        lines.append(_row("DP pass fraction (p > alpha)", _pct(co.dp_pass_fraction), band))
+        lines.append(_row("DP pass fraction (p > alpha)", _pct(co.dp_pass_fraction),
+                          _ref(getattr(co, "dp_pass_fraction_reference", None), pct=True) or band))
     pr = report.projections
     if pr is not None:
         lines += _section(f"Random projections ({pr.n_projections} directions)")
         lines.append(_row("AD mean A^2", _f(pr.ad_mean, ".3f"), "~0.37"))
-        lines.append(_row("rejected fraction (DP, p < alpha)", _pct(pr.rejected_fraction),
-                          _pct(pr.alpha)))
+        rej = _ref(_rejected_reference(pr), pct=True)
+        if pr.n_projections > report.n_features:
+            rej += " (dependent directions: wider)"
+        lines.append(_row("rejected fraction (DP, p < alpha)", _pct(pr.rejected_fraction), rej))
         lines.append(_row("combined p-value (Cauchy over AD p)", _p(pr.combined_test.pvalue), "uniform(0, 1)"))
         lines.append(_row("Bonferroni p-value (AD, min p x k)", _p(pr.bonferroni_pvalue), "uniform(0, 1)"))
         lines.append(_row("combined p-value (Cauchy over DP p)", _p(pr.dp_combined_test.pvalue),
@@ -81,13 +105,19 @@ def format_summary(report: Any) -> str:
     if di is not None:
         bw, sp, sl, sph = di.bures_wasserstein, di.spectrum, di.sliced, di.sphericity
         lines += _section("Distance to the nearest isotropic Gaussian N(0, s^2 I)")
-        lines.append(_row("Bures-Wasserstein, normalised [0, 1]", _f(bw.normalized), "~(1 + d/4)/n"))
-        lines.append(_row("  mean part (narrow cone)", _f(bw.mean_part), "0"))
-        lines.append(_row("  anisotropy part", _f(bw.anisotropy_part), "~d/(4n)"))
+        lines.append(_row("Bures-Wasserstein, normalised [0, 1]", _f(bw.normalized),
+                          _ref(getattr(bw, "normalized_reference", None)) or "~(1 + d/4)/n"))
+        lines.append(_row("  mean part (narrow cone)", _f(bw.mean_part),
+                          _ref(getattr(bw, "mean_part_reference", None)) or "~1/n"))
+        lines.append(_row("  anisotropy part", _f(bw.anisotropy_part),
+                          _ref(getattr(bw, "anisotropy_part_reference", None)) or "~d/(4n)"))
         lines.append(_row("covariance rank", f"{di.rank}/{di.n_features}", f"{min(di.n_features, di.n_samples - 1)}"))
-        lines.append(_row("effective rank", _f(sp.effective_rank, ".1f"), f"~{di.n_features}"))
-        lines.append(_row("participation ratio", _f(sp.participation_ratio, ".1f"), f"~{di.n_features}"))
-        lines.append(_row("condition number", _f(sp.condition_number, ".3g")))
+        for label, field, spec in (("effective rank", "effective_rank", ".1f"),
+                                   ("participation ratio", "participation_ratio", ".1f"),
+                                   ("condition number", "condition_number", ".3g"),
+                                   ("IsoScore", "isoscore", ".3f")):
+            lines.append(_row(label, _f(getattr(sp, field), spec),
+                              _ref(getattr(sp, f"{field}_reference", None), spec)))
         lines.append(_row("sphericity test p-value (Ledoit-Wolf)", _p(sph.pvalue), "uniform(0, 1)"))
         null = "" if sl.null_mean is None else f"null mean {_f(sl.null_mean)}, 95% {_f(sl.null_quantile_95)}"
         lines.append(_row("sliced W2^2 to N(0,1) (mean over dirs)", _f(sl.statistic), null))

@@ -19,4 +19,10 @@ class PrecisionWarning(GaussprobeWarning):
     """A result is limited by floating-point precision (e.g. float32 compute)."""
 
 
-__all__ = ["GaussprobeWarning", "PrecisionWarning", "RankDeficiencyWarning", "SmallSampleWarning"]
+class UninformativeWarning(GaussprobeWarning):
+    """A statistic cannot say anything about Gaussianity for this input (e.g. constant norms of
+    normalised input make the thin-shell statistics trivial)."""
+
+
+__all__ = ["GaussprobeWarning", "PrecisionWarning", "RankDeficiencyWarning", "SmallSampleWarning",
+           "UninformativeWarning"]

@@ -2,7 +2,8 @@
 
 Markdown is the form for CI job summaries and pull-request comments; HTML adds the diagnostic plots
 (inline PNG or SVG, no external resources, no scripts) and reads well on a phone. Both include the
-same table of key numbers, each next to what an isotropic Gaussian of the same size would give, a
+same table of key numbers, each next to what an exact Gaussian sample of the same size gives (mean and
+95% band, from :mod:`gaussprobe._reference`), a
 plain-language reading of the numbers, the verdict of a check when one is given, and the tests that
 were skipped with the reason.
 """
@@ -24,7 +25,7 @@ class Metric:
     section: str
     name: str
     value: float | int | None
-    reference: str  # what an isotropic Gaussian of the same (n, d) gives, or how to read it
+    reference: str  # what an exact Gaussian of the same (n, d) gives (mean, 95% band), or how to read it
 
 
 def _get(obj: Any, *paths: str) -> Any:
@@ -55,19 +56,31 @@ def _fmt(value: Any) -> str:
     return f"{v:.4g}"
 
 
+def _band(ref: Any, pct: bool = False) -> str:
+    """``mean [low, high]`` of a Gaussian reference (empty when there is none)."""
+    if ref is None:
+        return ""
+    f = (lambda v: f"{100 * float(v):.1f}%") if pct else _fmt
+    return f"{f(ref.mean)} [95%: {f(ref.low)}, {f(ref.high)}]"
+
+
 def metrics(report: Any) -> list[Metric]:
-    """The key numbers of a report, each with its Gaussian reference."""
+    """The key numbers of a report, each with what an exact Gaussian of the same (n, d) gives."""
     rows: list[Metric] = []
     alpha = _get(report, "alpha") or 0.05
     ts, tsc = _get(report, "thin_shell"), _get(report, "thin_shell_centered")
     if ts is not None:
         rows.append(Metric("Thin shell", "mean norm", _get(ts, "mean"), "scale only"))
+        ref = _band(_get(ts, "cv_reference")) or f"{_fmt(_get(ts, 'cv_gaussian'))} for chi(d)"
+        if _get(ts, "constant_norms"):
+            ref = "uninformative: constant norms (normalised input)"
         rows.append(Metric("Thin shell", "norm CV (uncentred)", _get(ts, "cv"),
-                           f"{_fmt(_get(ts, 'cv_gaussian'))} for chi(d); the paper's thin shell: <= 0.1"))
+                           f"{ref}; the paper's thin shell: <= 0.1"))
     if tsc is not None:
         rows.append(Metric("Thin shell", "norm CV (centred)", _get(tsc, "cv"),
-                           f"{_fmt(_get(tsc, 'cv_gaussian'))} for chi(d)"))
-        rows.append(Metric("Thin shell", "CV ratio (centred / chi(d))", _get(tsc, "cv_ratio"), "about 1"))
+                           _band(_get(tsc, "cv_reference")) or f"{_fmt(_get(tsc, 'cv_gaussian'))} for chi(d)"))
+        rows.append(Metric("Thin shell", "CV ratio (centred / chi(d))", _get(tsc, "cv_ratio"),
+                           _band(_get(tsc, "cv_ratio_reference")) or "about 1"))
     co = _get(report, "coordinates")
     if co is not None:
         band = _get(co, "pass_fraction_band")
@@ -76,16 +89,24 @@ def metrics(report: Any) -> list[Metric]:
             Metric("Coordinates", "mean Anderson-Darling A^2", _get(co, "ad_mean"),
                    f"about 0.37; critical value {_fmt(_get(co, 'ad_critical_value') or 0.752)}"),
             Metric("Coordinates", "A^2 pass fraction", _get(co, "ad_pass_fraction"),
-                   f"{_fmt(_get(co, 'expected_pass_fraction') or 1 - alpha)}{band_text}"),
+                   _band(_get(co, "ad_pass_fraction_reference"), pct=True)
+                   or f"{_fmt(_get(co, 'expected_pass_fraction') or 1 - alpha)}{band_text}"),
             Metric("Coordinates", "D'Agostino-Pearson pass fraction", _get(co, "dp_pass_fraction"),
-                   f"{_fmt(1 - alpha)}{band_text}"),
+                   _band(_get(co, "dp_pass_fraction_reference"), pct=True) or f"{_fmt(1 - alpha)}{band_text}"),
             Metric("Coordinates", "mean D'Agostino-Pearson p-value", _get(co, "dp_mean_pvalue"), "about 0.5"),
         ]
     pr = _get(report, "projections")
     if pr is not None:
+        rej = f"about {_fmt(alpha)}"
+        n, k = _get(pr, "n_samples") or _get(report, "n_samples"), _get(pr, "n_projections")
+        if n is not None and k:
+            from ._reference import rejected_fraction_reference
+
+            rej = _band(rejected_fraction_reference(int(n), int(k), float(_get(pr, "alpha") or alpha)), pct=True)
+            if k > (_get(report, "n_features") or k):
+                rej += " (dependent directions: wider)"
         rows += [
-            Metric("Random projections", "rejected fraction", _get(pr, "rejected_fraction"),
-                   f"about {_fmt(alpha)}"),
+            Metric("Random projections", "rejected fraction", _get(pr, "rejected_fraction"), rej),
             Metric("Random projections", "combined p-value", _get(pr, "combined_test.pvalue"),
                    "uniform on [0, 1]; small means non-Gaussian"),
             Metric("Random projections", "mean A^2", _get(pr, "ad_mean"), "about 0.37"),
@@ -93,19 +114,26 @@ def metrics(report: Any) -> list[Metric]:
     di = _get(report, "distance")
     if di is not None:
         d = _get(report, "n_features")
+        n = _get(report, "n_samples")
+        bw = _get(di, "bures_wasserstein")
+        sp = _get(di, "spectrum")
         rows += [
             Metric("Distance", "normalised Bures-Wasserstein distance",
-                   _get(di, "normalized_distance", "bures_wasserstein.normalized"), "0 = isotropic, 1 = farthest"),
+                   _get(di, "normalized_distance", "bures_wasserstein.normalized"),
+                   _band(_get(bw, "normalized_reference")) or "0 = isotropic, 1 = farthest"),
+            Metric("Distance", "  mean part", _get(bw, "mean_part"), _band(_get(bw, "mean_part_reference"))),
+            Metric("Distance", "  anisotropy part", _get(bw, "anisotropy_part"),
+                   _band(_get(bw, "anisotropy_part_reference"))),
             Metric("Distance", "sliced W2 excess over the Gaussian null",
                    _get(di, "sliced_excess_ratio", "sliced.excess_ratio"), "about 1"),
             Metric("Distance", "sphericity test p-value",
                    _get(di, "sphericity_test.pvalue", "sphericity.pvalue"), "uniform on [0, 1]"),
-            Metric("Spectrum", "covariance rank", _get(di, "rank", "spectrum.rank"), f"{_fmt(d)} (full)"),
-            Metric("Spectrum", "effective rank", _get(di, "spectrum.effective_rank"), f"close to {_fmt(d)}"),
-            Metric("Spectrum", "participation ratio", _get(di, "spectrum.participation_ratio"),
-                   f"close to {_fmt(d)}"),
-            Metric("Spectrum", "condition number", _get(di, "spectrum.condition_number"), "close to 1"),
+            Metric("Spectrum", "covariance rank", _get(di, "rank", "spectrum.rank"),
+                   f"{_fmt(min(d, n - 1) if d is not None and n is not None else d)} (full)"),
         ]
+        for name, field in (("effective rank", "effective_rank"), ("participation ratio", "participation_ratio"),
+                            ("condition number", "condition_number"), ("IsoScore", "isoscore")):
+            rows.append(Metric("Spectrum", name, _get(sp, field), _band(_get(sp, f"{field}_reference"))))
     ma = _get(report, "mardia")
     if ma is not None:
         rows += [Metric("Multivariate", "Mardia skewness p-value", _get(ma, "skewness_test.pvalue"),
@@ -129,7 +157,7 @@ def interpretation(report: Any) -> list[str]:
                                                       "projections", "distance"))
     cv, cvg = _get(ts, "cv"), _get(ts, "cv_gaussian")
     if cv is not None and cvg is not None:
-        if cv < 1e-6:
+        if _get(ts, "constant_norms") or cv < 1e-6:
             out.append("All norms are equal: the embeddings are L2-normalised, so the norm statistics say "
                        "nothing about Gaussianity; read the coordinate and projection tests (which do not "
                        "depend on scale), or analyse the raw vectors from before the normalisation.")
@@ -166,9 +194,13 @@ def interpretation(report: Any) -> list[str]:
                        "that need a full-rank covariance were skipped (see Skipped); run them on "
                        f"gaussprobe.principal_projection(x, n_components={rank}).")
         pr_ratio = _get(di, "spectrum.participation_ratio")
+        pr_ref = _get(di, "spectrum.participation_ratio_reference")
         if pr_ratio is not None:
+            gauss = ("an isotropic Gaussian spreads it over nearly all" if pr_ref is None else
+                     f"an exact Gaussian sample of this size gives {pr_ref.mean:.1f}, 95% band "
+                     f"{pr_ref.low:.1f}-{pr_ref.high:.1f}, because n is finite")
             out.append(f"Spectrum: participation ratio {pr_ratio:.1f} of {d} -- the variance is spread over about "
-                       f"{pr_ratio:.0f} effective directions (an isotropic Gaussian spreads it over nearly all).")
+                       f"{pr_ratio:.0f} effective directions ({gauss}).")
     return out
 
 
@@ -237,7 +269,8 @@ def to_markdown(report: Any, *, outcome: Any = None, title: str | None = None, s
             lines.append(f"| `{r.name}` | {_fmt(r.observed)} | {op} {_fmt(r.limit)} | "
                          f"{'pass' if r.passed else '**FAIL**'}{note} |")
         lines.append("")
-    lines += ["### Summary", "", "| | statistic | value | isotropic Gaussian |", "|---|---|---:|---|"]
+    lines += ["### Summary", "", "| | statistic | value | exact Gaussian, same n and d: mean [95% band] |",
+              "|---|---|---:|---|"]
     section = None
     for m in metrics(report):
         label = m.section if m.section != section else ""
@@ -322,7 +355,7 @@ def to_html(report: Any, x: Any = None, *, outcome: Any = None, title: str | Non
                          f"<td>{status}{note}</td></tr>")
         parts.append("</table></div>")
     parts += ["<h2>Summary</h2>", '<div class="scroll"><table>',
-              "<tr><th>statistic</th><th>value</th><th>isotropic Gaussian</th></tr>"]
+              "<tr><th>statistic</th><th>value</th><th>exact Gaussian, same n and d: mean [95% band]</th></tr>"]
     section = None
     for m in metrics(report):
         if m.section != section:

@@ -205,3 +205,16 @@ def test_uniform_on_sphere_fails_at_small_dimension():
     assert res.ad_mean > 0.7
     assert np.all(res.excess_kurtosis < 0)
     assert np.mean(res.excess_kurtosis) == pytest.approx(-6 / 34, abs=0.05)
+
+
+def test_pass_fraction_references_are_the_tests_null_at_this_n():
+    from gaussprobe._reference import coordinate_pass_references, dp_pass_probability
+
+    x = np.random.default_rng(11).standard_normal((60, 40))
+    res = coordinate_normality(x)
+    ad, dp = res.ad_pass_fraction_reference, res.dp_pass_fraction_reference
+    assert (ad, dp) == coordinate_pass_references(60, 40, 0.05)
+    assert ad.mean == pytest.approx(0.95)
+    assert dp.mean == dp_pass_probability(60, 0.05)[0] < 0.95  # the chi2(2) null is liberal at n = 60
+    assert ad.contains(res.ad_pass_fraction) and dp.contains(res.dp_pass_fraction)
+    assert set(res.to_dict()["dp_pass_fraction_reference"]) == {"mean", "low", "high", "method", "n_draws"}

@@ -470,3 +470,18 @@ def test_invariances(seed, scale):
         assert getattr(rotated.bures_wasserstein, f) == pytest.approx(
             getattr(base.bures_wasserstein, f), rel=1e-8)
     assert rotated.spectrum.effective_rank == pytest.approx(base.spectrum.effective_rank, rel=1e-9)
+
+
+def test_distance_carries_the_gaussian_references():
+    from gaussprobe._reference import spectrum_references
+
+    x = np.random.default_rng(12).standard_normal((90, 30)) * 4.0 + 1.0
+    res = isotropic_distance(x, rng=0, n_projections=8, n_null=0)
+    ref = spectrum_references(90, 30)
+    bw, sp = res.bures_wasserstein, res.spectrum
+    assert bw.normalized_reference == ref.bw_normalized
+    assert sp.condition_number_reference == ref.condition_number
+    assert sp.participation_ratio_reference.contains(sp.participation_ratio)
+    assert sp.effective_rank_reference.high < 30  # a finite sample never reaches the population's d
+    # the closed form for a given (mean, covariance) has no sample size, hence no reference
+    assert bures_wasserstein_isotropic(np.zeros(2), np.eye(2)).normalized_reference is None

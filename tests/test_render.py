@@ -84,10 +84,43 @@ def test_metrics_values_match_the_report(report):
 def test_normalised_embeddings_are_explained():
     from gaussprobe.report import analyze
 
+    from gaussprobe._warnings import UninformativeWarning
+
     x = np.random.default_rng(2).standard_normal((400, 10))
     x /= np.linalg.norm(x, axis=1, keepdims=True)
-    rep = analyze(x, rng=0, tests=["thin_shell", "coordinates"])
+    with pytest.warns(UninformativeWarning, match="constant norms"):
+        rep = analyze(x, rng=0, tests=["thin_shell", "coordinates"])
+    assert rep.thin_shell.constant_norms and not rep.thin_shell_centered.constant_norms
     assert any("L2-normalised" in s for s in interpretation(rep))
+    rows = {m.name: m.reference for m in metrics(rep)}
+    assert "constant norms (normalised input)" in rows["norm CV (uncentred)"]
+    assert "constant norms (normalised input)" in rep.summary()
+
+
+def test_references_are_the_gaussian_of_the_same_size():
+    """n ~ d: the references are the Marchenko-Pastur values of the sample, not d, 1 or 0."""
+    from gaussprobe.report import analyze
+
+    x = np.random.default_rng(4).standard_normal((553, 384))
+    rep = analyze(x, rng=0, n_projections=16, tests=["thin_shell", "coordinates", "projections", "distance"])
+    sp, bw = rep.distance.spectrum, rep.distance.bures_wasserstein
+    rows = {m.name: m for m in metrics(rep)}
+    for name, ref in (("participation ratio", sp.participation_ratio_reference),
+                      ("condition number", sp.condition_number_reference),
+                      ("effective rank", sp.effective_rank_reference),
+                      ("normalised Bures-Wasserstein distance", bw.normalized_reference)):
+        assert rows[name].reference.startswith(f"{ref.mean:.4g} [95%: ")
+        assert ref.contains(rows[name].value), name
+    assert 215 < sp.participation_ratio_reference.mean < 235  # not "close to 384"
+    assert "close to" not in to_markdown(rep) and "0 = isotropic" not in to_markdown(rep)
+    text = rep.summary()
+    assert f"{sp.participation_ratio_reference.mean:.1f} [" in text
+    assert "95% band" in text
+    co = rep.coordinates
+    assert rows["D'Agostino-Pearson pass fraction"].reference.startswith(
+        f"{100 * co.dp_pass_fraction_reference.mean:.1f}%")
+    assert rows["CV ratio (centred / chi(d))"].reference.startswith(
+        f"{rep.thin_shell_centered.cv_ratio_reference.mean:.4g} [95%: ")
 
 
 # ---------------------------------------------------------------- HTML
@@ -221,6 +254,25 @@ def test_schema_rejects_a_broken_report(schema, report):
 
     broken = json.loads(report.to_json())
     del broken["coordinates"]["ad_mean"]
+    with pytest.raises(jsonschema.ValidationError):
+        _validate(broken, schema)
+
+
+def test_schema_describes_the_gaussian_references(schema, report):
+    import jsonschema
+
+    data = json.loads(report.to_json())
+    refs = [data["thin_shell_centered"]["cv_ratio_reference"], data["coordinates"]["dp_pass_fraction_reference"],
+            data["distance"]["spectrum"]["participation_ratio_reference"],
+            data["distance"]["bures_wasserstein"]["normalized_reference"]]
+    for ref in refs:
+        _validate(ref, schema, "reference")
+        assert ref["low"] <= ref["mean"] <= ref["high"]
+    assert data["thin_shell"]["constant_norms"] is False
+    props = schema["$defs"]["distance"]["properties"]["spectrum"]["properties"]
+    assert props["condition_number_reference"] == {"$ref": "#/$defs/reference"}
+    broken = json.loads(report.to_json())
+    del broken["distance"]["spectrum"]["participation_ratio_reference"]["high"]
     with pytest.raises(jsonschema.ValidationError):
         _validate(broken, schema)
 

@@ -104,10 +104,81 @@ def test_torch_matches_numpy_and_float32_is_close(to_torch, rng):
 
 
 def test_sphere_has_zero_cv(rng):
+    from gaussprobe._warnings import UninformativeWarning
+
     g = rng.standard_normal((500, 32))
-    res = thin_shell(g / np.linalg.norm(g, axis=1, keepdims=True) * 3.0)
+    with pytest.warns(UninformativeWarning, match="normalised input"):
+        res = thin_shell(g / np.linalg.norm(g, axis=1, keepdims=True) * 3.0)
     assert res.mean == pytest.approx(3.0, rel=1e-14)
     assert res.cv == pytest.approx(0.0, abs=1e-14)
+    assert res.constant_norms
+    assert "constant norms" in res.note and "uninformative" in res.note
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_l2_normalised_input_is_flagged(rng, dtype):
+    from gaussprobe._warnings import UninformativeWarning
+    from gaussprobe.stats.thin_shell import CONSTANT_NORMS_RTOL
+
+    g = rng.standard_normal((300, 384)).astype(dtype)
+    unit = g / np.linalg.norm(g, axis=1, keepdims=True)  # what sentence-transformers returns by default
+    with pytest.warns(UninformativeWarning, match="constant norms"):
+        res = thin_shell(unit)
+    assert res.constant_norms and res.cv <= CONSTANT_NORMS_RTOL
+    # Gaussian data and the centred norms of unit vectors are informative: no flag, no warning
+    for x, center in ((g, False), (unit, True)):
+        res = thin_shell(x, center=center)
+        assert not res.constant_norms and res.note == ""
+
+
+# ------------------------------------------------------------------ Gaussian reference of the CV
+def _brute_force_cv_ratio(n, d, reps, seed, center=True):
+    """CV ratios of real Gaussian samples (independent oracle of the reference)."""
+    g = np.random.default_rng(seed)
+    out = []
+    for _ in range(reps):
+        x = g.standard_normal((n, d))
+        if center:
+            x = x - x.mean(axis=0)
+        r = np.linalg.norm(x, axis=1)
+        out.append(r.std() / r.mean() / chi_cv_by_moments(d))
+    return np.asarray(out)
+
+
+@pytest.mark.parametrize(("n", "d"), [(20, 3), (200, 16), (3000, 8)])
+def test_cv_ratio_reference_matches_brute_force(n, d):
+    from gaussprobe._reference import cv_ratio_reference
+
+    ref = cv_ratio_reference(n, d)
+    reps = 2000 if n < 1000 else 600
+    oracle = _brute_force_cv_ratio(n, d, reps, seed=n + d)
+    se = oracle.std(ddof=1) / math.sqrt(reps)
+    assert abs(ref.mean - oracle.mean()) < 4 * se + 4 * oracle.std() / math.sqrt(max(ref.n_draws, 1))
+    # the band covers about 95% of real Gaussian samples, 2.5% on each side
+    inside = np.mean((oracle >= ref.low) & (oracle <= ref.high))
+    assert abs(inside - 0.95) < 4 * math.sqrt(0.05 * 0.95 / reps) + 0.01
+    assert np.mean(oracle < ref.low) == pytest.approx(0.025, abs=4 * math.sqrt(0.025 / reps) + 0.005)
+    if n <= 200:  # centred on the exact small-sample value, not on 1: the ddof-0 CV is biased low
+        assert ref.mean < 1.0
+
+
+def test_cv_ratio_reference_is_on_the_result_and_deterministic(rng):
+    x = rng.standard_normal((400, 12))
+    res = thin_shell(x, center=True)
+    ref = res.cv_ratio_reference
+    assert ref is not None and ref.low < ref.mean < ref.high and ref.n_draws >= 200
+    assert res.cv_reference.mean == pytest.approx(ref.mean * res.cv_gaussian, rel=1e-14)
+    again = thin_shell(rng.standard_normal((400, 12)), center=True).cv_ratio_reference
+    assert again == ref  # seeded from (n, d) only
+    d = res.to_dict()
+    assert set(d["cv_ratio_reference"]) == {"mean", "low", "high", "method", "n_draws"}
+    assert d["constant_norms"] is False and d["note"] == ""
+    # the normal-limit branch (large n) has the width of the CLT: about 1.96 / sqrt(2n) each side
+    from gaussprobe._reference import cv_ratio_reference
+
+    big = cv_ratio_reference(100_000, 768)
+    assert big.high - big.mean == pytest.approx(1.96 / math.sqrt(2e5), rel=0.1)
+    assert "normal limit" in big.method
 
 
 def test_gaussian_cv_matches_chi_reference():

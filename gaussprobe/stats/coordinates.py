@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from .._reference import Reference, coordinate_pass_references
 from .._results import Result
 from .._typing import ArrayLike, DTypeName
 from .._validation import (
@@ -69,6 +70,10 @@ class CoordinateNormalityResult(Result):
         The level used for both pass fractions.
     n_samples, n_features : int
         Shape of the input.
+    ad_pass_fraction_reference, dp_pass_fraction_reference : Reference or None
+        What an exact isotropic Gaussian sample of the same ``(n, d)`` gives for each pass fraction:
+        the tests' own null pass probability at this ``n`` (``mean``) and the central 95% band of the
+        binomial pass count (:func:`gaussprobe._reference.coordinate_pass_references`).
     """
 
     ad_statistics: np.ndarray
@@ -89,6 +94,8 @@ class CoordinateNormalityResult(Result):
     alpha: float
     n_samples: int
     n_features: int
+    ad_pass_fraction_reference: Reference | None = None
+    dp_pass_fraction_reference: Reference | None = None
 
 
 def pass_fraction_band(n_tests: int, alpha: float, *, level: float = 0.99) -> tuple[float, float]:
@@ -212,6 +219,7 @@ def coordinate_normality(
     check_nonconstant(res.value_range, what="the coordinate normality tests")
     ad_p = ad_pvalue(res.ad_statistic, n)
     dp_p = k2_pvalue(res.k2)
+    ad_ref, dp_ref = coordinate_pass_references(n, d, alpha)
     return CoordinateNormalityResult(
         ad_statistics=res.ad_statistic,
         ad_pvalues=ad_p,
@@ -231,6 +239,8 @@ def coordinate_normality(
         alpha=alpha,
         n_samples=n,
         n_features=d,
+        ad_pass_fraction_reference=ad_ref,
+        dp_pass_fraction_reference=dp_ref,
     )
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from .._backend import block_rows_for, namespace_of, row_blocks, to_numpy
 from .._random import has_orthogonal_columns, random_directions
+from .._reference import Reference
 from .._results import Result, TestResult
 from .._typing import Array, ArrayLike, DTypeName, RNGLike
 from .._validation import Embeddings, check_embeddings, check_positive_int
@@ -86,7 +87,12 @@ class BuresWassersteinResult(Result):
         :math:`(\\operatorname{tr}\\Sigma - (\\operatorname{tr}\\Sigma^{1/2})^2/d) / E\\|x\\|^2
         = \\sum_i(\\sqrt{\\lambda_i} - \\sigma^*)^2 / E\\|x\\|^2`: the share due to an uneven spectrum.
         ``normalized = mean_part + anisotropy_part``.
+    normalized_reference, mean_part_reference, anisotropy_part_reference : Reference or None
+        What an exact isotropic Gaussian sample of the same ``(n, d)`` gives (mean and central 95%
+        band; not 0: the sample mean and the Marchenko–Pastur spread of the eigenvalues), set by
+        :func:`isotropic_distance`; None from :func:`bures_wasserstein_isotropic`, which has no ``n``.
     """
+
 
     w2: float
     w2_squared: float
@@ -95,6 +101,9 @@ class BuresWassersteinResult(Result):
     normalized: float
     mean_part: float
     anisotropy_part: float
+    normalized_reference: Reference | None = None
+    mean_part_reference: Reference | None = None
+    anisotropy_part_reference: Reference | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, repr=False)
@@ -189,6 +198,16 @@ def _bw_from_eigenvalues(mean_sq_norm: float, eigenvalues: np.ndarray) -> BuresW
         normalized=w2sq / second, mean_part=float(mean_sq_norm) / second,
         anisotropy_part=anisotropy / second,
     )
+
+
+def _with_reference(bw: BuresWassersteinResult, n: int, d: int) -> BuresWassersteinResult:
+    """``bw`` with the references of an exact isotropic Gaussian sample of size ``(n, d)``."""
+    from .._reference import spectrum_references
+
+    ref = spectrum_references(n, d)
+    return dataclasses.replace(bw, normalized_reference=ref.bw_normalized,
+                               mean_part_reference=ref.bw_mean_part,
+                               anisotropy_part_reference=ref.bw_anisotropy_part)
 
 
 def bures_wasserstein_isotropic(mean: ArrayLike, covariance: ArrayLike, /) -> BuresWassersteinResult:
@@ -552,7 +571,8 @@ def isotropic_distance(x: ArrayLike, /, *, rng: RNGLike = None, n_projections: i
     :math:`E\|x\|^2 = \|\mu\|^2 + \sum_i\lambda_i` it lies in [0, 1] and splits into a mean part and an
     anisotropy part (:func:`bures_wasserstein_isotropic`). It compares only first and second moments.
     For an isotropic Gaussian sample it is not 0 but about :math:`1/n + d/(4n)` (sampling spread of the
-    eigenvalues); measured values are in ``docs/statistics/distance.md``.
+    eigenvalues); ``normalized_reference`` and the parts' references give its exact null at this
+    ``(n, d)`` (mean and 95% band, :mod:`gaussprobe._reference`).
 
     **Spectrum and sphericity**: see :func:`~gaussprobe.stats.spectrum.covariance_spectrum` and
     :func:`~gaussprobe.stats.spectrum.sphericity_test`.
@@ -632,7 +652,8 @@ def distance_from_projections(emb: Embeddings, directions: np.ndarray, projectio
     spec = spectrum_result(moments)
     sphericity = sphericity_from_u(john_u(np.clip(moments.eigenvalues, 0.0, None)),
                                    n_samples=emb.n_samples, n_features=emb.n_features)
-    bw = _bw_from_eigenvalues(float(moments.mean @ moments.mean), moments.eigenvalues)
+    bw = _with_reference(_bw_from_eigenvalues(float(moments.mean @ moments.mean), moments.eigenvalues),
+                         emb.n_samples, emb.n_features)
 
     if per_direction is None:
         sliced = sliced_w2_from_projections(projections, directions, rng=gen, n_null=n_null)

@@ -23,6 +23,7 @@ import numpy as np
 
 from .._backend import block_rows_for, row_blocks, to_numpy
 from .._pvalues import normal_sf
+from .._reference import Reference
 from .._results import Result, TestResult
 from .._typing import ArrayLike, DTypeName
 from .._validation import Embeddings, check_embeddings
@@ -59,6 +60,10 @@ class SpectrumResult(Result):
         John's sphericity statistic ``U = (1/d) tr[(S / (tr S / d) − I)²] = d / participation_ratio − 1``.
     n_samples, n_features : int
         Shape of the input.
+    effective_rank_reference, participation_ratio_reference, condition_number_reference, \
+isoscore_reference, john_u_reference : Reference or None
+        What an exact isotropic Gaussian sample of the same ``(n, d)`` gives for each measure: mean and
+        central 95% band, from exact Wishart spectra (:func:`gaussprobe._reference.spectrum_references`).
     """
 
     eigenvalues: np.ndarray
@@ -72,6 +77,11 @@ class SpectrumResult(Result):
     john_u: float
     n_samples: int
     n_features: int
+    effective_rank_reference: Reference | None = None
+    participation_ratio_reference: Reference | None = None
+    condition_number_reference: Reference | None = None
+    isoscore_reference: Reference | None = None
+    john_u_reference: Reference | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -234,25 +244,38 @@ def require_variance(moments: CentredMoments, name: str = "x") -> None:
         raise ValueError(msg)
 
 
-def spectrum_result(moments: CentredMoments) -> SpectrumResult:
-    """All measures from host eigenvalues (internal; shared with ``isotropic_distance``)."""
+def measures_from_eigenvalues(moments: CentredMoments) -> dict[str, float]:
+    """The scalar measures from host eigenvalues (shared by the data and the Gaussian reference)."""
     lam = moments.eigenvalues
     n, d = moments.n_samples, moments.n_features
-    pr = participation_ratio(lam)
     lam_min = float(lam[-1])
     cond = float(lam[0] / lam_min) if moments.rank == d and lam_min > 0 else math.inf
+    return {"effective_rank": effective_rank(lam), "participation_ratio": participation_ratio(lam),
+            "condition_number": cond, "isoscore": isoscore(lam * (n / (n - 1))),
+            "john_u": john_u(np.clip(lam, 0.0, None))}
+
+
+def spectrum_result(moments: CentredMoments) -> SpectrumResult:
+    """All measures from host eigenvalues, with their Gaussian references (internal; shared with
+    ``isotropic_distance``)."""
+    from .._reference import spectrum_references
+
+    lam = moments.eigenvalues
+    n, d = moments.n_samples, moments.n_features
+    ref = spectrum_references(n, d)
     return SpectrumResult(
         eigenvalues=lam.copy(),
         trace=float(np.clip(lam, 0.0, None).sum()),
         rank=moments.rank,
         rank_tolerance=moments.tolerance,
-        effective_rank=effective_rank(lam),
-        participation_ratio=pr,
-        condition_number=cond,
-        isoscore=isoscore(lam * (n / (n - 1))),
-        john_u=john_u(np.clip(lam, 0.0, None)),
+        **measures_from_eigenvalues(moments),
         n_samples=n,
         n_features=d,
+        effective_rank_reference=ref.effective_rank,
+        participation_ratio_reference=ref.participation_ratio,
+        condition_number_reference=ref.condition_number,
+        isoscore_reference=ref.isoscore,
+        john_u_reference=ref.john_u,
     )
 
 
@@ -320,7 +343,9 @@ def covariance_spectrum(x: ArrayLike, /, *, dtype: DTypeName = "float64",
 
     For an isotropic Gaussian the population values are :math:`d` (effective rank, participation
     ratio), 1 (condition number, IsoScore) and 0 (:math:`U`); finite samples are biased away from them
-    (Marchenko–Pastur spreading, of order :math:`d/n`).
+    (Marchenko–Pastur spreading, of order :math:`d/n`). The ``*_reference`` fields give what an exact
+    isotropic Gaussian sample of the same ``(n, d)`` yields (mean and 95% band, from exact Wishart
+    spectra drawn with the Dumitriu–Edelman bidiagonal model; :mod:`gaussprobe._reference`).
 
     References
     ----------

@@ -9,19 +9,27 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
 from .._backend import block_rows_for, namespace_of, row_blocks, to_numpy
+from .._reference import Reference, cv_ratio_reference
 from .._results import Result
 from .._typing import Array, ArrayLike, DTypeName
 from .._validation import Embeddings, check_embeddings
+from .._warnings import UninformativeWarning
 from ._moments import cached_mean, cached_row_norms
 
 #: Quantile levels reported by :func:`thin_shell`.
 QUANTILE_LEVELS = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+
+#: Norms count as constant (normalised input) when ``std <= CONSTANT_NORMS_RTOL * mean``. An isotropic
+#: Gaussian has a CV of about ``1/sqrt(2d)``, above this for every ``d < 5·10⁵``; float32 or bfloat16
+#: rounding of unit vectors leaves a CV far below it.
+CONSTANT_NORMS_RTOL = 1e-3
 
 _SERIES_MIN_HALF_DF = 10.0  # use the asymptotic series for k = d/2 >= 10
 
@@ -55,6 +63,16 @@ class ThinShellResult(Result):
         Whether norms were taken after subtracting a centre (the sample mean in :func:`thin_shell`).
     n_samples, n_features : int
         Shape of the input.
+    cv_reference, cv_ratio_reference : Reference or None
+        What an exact isotropic Gaussian sample of the same ``(n, d)`` gives for ``cv`` and
+        ``cv_ratio`` (mean and central 95% band; :func:`gaussprobe._reference.cv_ratio_reference`). For
+        centred norms it holds for every ``N(μ, σ² I)``; for uncentred norms only for ``μ = 0``.
+        None for a single row.
+    constant_norms : bool
+        True when every norm is the same up to ``std <= CONSTANT_NORMS_RTOL · mean`` (relative tolerance
+        1e-3): normalised input, on which the thin-shell statistics are uninformative.
+    note : str
+        Why the statistics are uninformative (empty otherwise).
     """
 
     mean: float
@@ -68,6 +86,10 @@ class ThinShellResult(Result):
     centered: bool
     n_samples: int
     n_features: int
+    cv_reference: Reference | None = None
+    cv_ratio_reference: Reference | None = None
+    constant_norms: bool = False
+    note: str = ""
 
 
 # ------------------------------------------------------------------------------- chi(d) reference
@@ -244,9 +266,22 @@ def _result(*, mean: float, std: float, quantiles: np.ndarray | None, levels: np
     if quantiles is not None:
         q = dict(zip(levels.tolist(), quantiles.tolist(), strict=True))
         spread = (q[0.95] - q[0.05]) / q[0.5] if q[0.5] > 0 else math.inf
+    constant = std <= CONSTANT_NORMS_RTOL * mean
+    note = ""
+    if constant:
+        note = (f"constant norms (CV {cv:.2g} <= {CONSTANT_NORMS_RTOL:g}): normalised input (e.g. "
+                "L2-normalised embeddings) lies on a sphere by construction, so the thin-shell statistics "
+                "are uninformative about Gaussianity; analyse the vectors from before the normalisation")
+        warnings.warn(f"Thin shell: {note}.", UninformativeWarning, stacklevel=4)
+    ratio_ref = cv_ratio_reference(n, d) if n >= 2 else None
+    cv_ref = None if ratio_ref is None else dataclasses.replace(
+        ratio_ref, mean=ratio_ref.mean * cv_gauss, low=ratio_ref.low * cv_gauss,
+        high=ratio_ref.high * cv_gauss)
     return ThinShellResult(mean=mean, std=std, cv=cv, cv_gaussian=cv_gauss, cv_ratio=cv / cv_gauss,
                            quantile_levels=levels.copy(), quantiles=quantiles,
-                           relative_spread=spread, centered=centered, n_samples=n, n_features=d)
+                           relative_spread=spread, centered=centered, n_samples=n, n_features=d,
+                           cv_reference=cv_ref, cv_ratio_reference=ratio_ref, constant_norms=constant,
+                           note=note)
 
 
 # -------------------------------------------------------------------------------------- public API
@@ -270,6 +305,12 @@ def thin_shell(x: ArrayLike, /, *, center: bool = False, dtype: DTypeName = "flo
     -------
     ThinShellResult
 
+    Warns
+    -----
+    UninformativeWarning
+        When the norms are constant (``std <= 1e-3 · mean``, e.g. L2-normalised input): the thin-shell
+        statistics are then uninformative (``constant_norms`` and ``note`` on the result).
+
     Notes
     -----
     With :math:`r_i` the row norms, :math:`\mathrm{CV} = \mathrm{std}(r)/\mathrm{mean}(r)` (divisor
@@ -291,7 +332,8 @@ def thin_shell(x: ArrayLike, /, *, center: bool = False, dtype: DTypeName = "flo
 
     Under an isotropic Gaussian the sample CV fluctuates around ``cv_gaussian`` with a relative
     standard error of about :math:`1/\sqrt{2n}`, so ``cv_ratio`` lies within :math:`1 \pm 3/\sqrt{2n}`
-    for most samples; uniform-on-sphere data have CV 0.
+    for most samples (``cv_ratio_reference`` gives the exact mean and 95% band at this ``(n, d)``);
+    uniform-on-sphere data have CV 0.
 
     References
     ----------
@@ -343,4 +385,5 @@ def thin_shell(x: ArrayLike, /, *, center: bool = False, dtype: DTypeName = "flo
     return state.finalize()
 
 
-__all__ = ["QUANTILE_LEVELS", "ThinShellResult", "ThinShellState", "chi_cv", "chi_mean", "thin_shell"]
+__all__ = ["CONSTANT_NORMS_RTOL", "QUANTILE_LEVELS", "ThinShellResult", "ThinShellState", "chi_cv",
+           "chi_mean", "thin_shell"]
