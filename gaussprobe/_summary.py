@@ -60,13 +60,13 @@ def format_summary(report: Any) -> str:
         (f"n_samples={report.n_samples}  n_features={report.n_features}  backend={report.backend}  "
          f"device={report.device}  dtype={report.compute_dtype}  seed={report.seed}"),
         "=" * _W,
-        f"  {'':<40}{'value':>14}   exact Gaussian, same n and d: mean [95% band]",
+        f"  {'':<40}{'value':>14}   exact Gaussian (same n, d): mean [95%]",
     ]
     ts, tc = report.thin_shell, report.thin_shell_centered
     if ts is not None:
         lines += _section("Thin shell (row norms)")
         lines.append(_row("mean norm", _f(ts.mean)))
-        cv_ref = (f"{_ref(getattr(ts, 'cv_reference', None))} (mean 0; paper: <= 0.10)"
+        cv_ref = (f"{_ref(getattr(ts, 'cv_reference', None), '.3g')}; paper <= 0.1"
                   if getattr(ts, "cv_reference", None) is not None else f"{_f(ts.cv_gaussian)} (chi(d))")
         lines.append(_row("CV = std/mean (uncentred, paper Eq. 20)", _f(ts.cv), cv_ref))
         if getattr(ts, "constant_norms", False):
@@ -95,7 +95,7 @@ def format_summary(report: Any) -> str:
         lines.append(_row("AD mean A^2", _f(pr.ad_mean, ".3f"), "~0.37"))
         rej = _ref(_rejected_reference(pr), pct=True)
         if pr.n_projections > report.n_features:
-            rej += " (dependent directions: wider)"
+            rej += " (dependent dirs)"
         lines.append(_row("rejected fraction (DP, p < alpha)", _pct(pr.rejected_fraction), rej))
         lines.append(_row("combined p-value (Cauchy over AD p)", _p(pr.combined_test.pvalue), "uniform(0, 1)"))
         lines.append(_row("Bonferroni p-value (AD, min p x k)", _p(pr.bonferroni_pvalue), "uniform(0, 1)"))

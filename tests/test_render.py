@@ -115,7 +115,8 @@ def test_references_are_the_gaussian_of_the_same_size():
     assert "close to" not in to_markdown(rep) and "0 = isotropic" not in to_markdown(rep)
     text = rep.summary()
     assert f"{sp.participation_ratio_reference.mean:.1f} [" in text
-    assert "95% band" in text
+    assert "exact Gaussian (same n, d): mean [95%]" in text
+    assert max(len(line) for line in text.splitlines()) <= 100
     co = rep.coordinates
     assert rows["D'Agostino-Pearson pass fraction"].reference.startswith(
         f"{100 * co.dp_pass_fraction_reference.mean:.1f}%")
