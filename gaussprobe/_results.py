@@ -75,7 +75,8 @@ class TestResult(Result):
     calibration : str
         How the p-value's null was obtained: ``"asymptotic"``, ``"exact moments"``,
         ``"monte-carlo"`` (a seeded simulation at the same ``(n, d)``), ...; ``"not calibrated"`` when
-        no null is known to hold at this size, in which case ``pvalue`` is NaN.
+        no null is known to hold at this size, in which case ``pvalue`` is NaN (unless the caller
+        forced that null by name, e.g. ``null="asymptotic"``).
     note : str
         Why the p-value is not shown, or why the test cannot have power here (empty when neither).
     """

@@ -12,10 +12,23 @@ from .._kernels import gram
 from .._pvalues import normal_sf
 from .._results import Result
 from .._typing import ArrayLike, DTypeName
-from .._validation import check_embeddings, check_positive_int
-from ._whiten import host_vector, warn_if_tf32, whiten, whitened_rows
+from .._validation import Embeddings, check_choice, check_embeddings, check_positive_int
+from ._null import (
+    DEFAULT_NULL_DRAWS,
+    NULL_FLOP_BUDGET,
+    monte_carlo_pvalue,
+    over_budget_note,
+    simulate_null,
+)
+from ._whiten import Whitening, host_vector, warn_if_tf32, whiten, whitened_rows
 
 _WHAT = "The Henze-Zirkler test"
+#: The lognormal null holds (type-I error within the binomial band) up to this dimension (measured).
+LOGNORMAL_MAX_FEATURES = 10
+#: Most Monte-Carlo draws of the null by default.
+MAX_NULL_DRAWS = 999
+#: Past beta^2 d = 100 the pairwise kernel terms vanish and HZ sees only the norms.
+_MAX_BETA2_P = 100.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, repr=False)
@@ -38,7 +51,18 @@ class HenzeZirklerResult(Result):
     lognormal_log_mean, lognormal_log_sd : float
         Parameters of the approximating lognormal (mean and sd of ``log HZ``).
     null_distribution : str
-        The lognormal, as a string.
+        The null the p-value was taken from, as a string.
+    calibration : str
+        ``"lognormal"``, ``"monte-carlo"``, ``"not calibrated"`` or ``"not informative"`` (the last two
+        with ``pvalue`` NaN and the reason in ``note``).
+    informative : bool
+        False where HZ has no power by construction (large ``d``); ``pvalue`` is then NaN and ``note``
+        says why.
+    note : str
+        Why the p-value is missing, or how its null was obtained.
+    lognormal_pvalue : float
+        The lognormal tail at every size, as R's MVN and pingouin compute it (kept for parity; not
+        calibrated beyond ``d = 10``).
     covariance : str
         ``"biased"`` (divisor n, the paper's) or ``"unbiased"``.
     n_samples, n_features : int
@@ -57,6 +81,10 @@ class HenzeZirklerResult(Result):
     covariance: str
     n_samples: int
     n_features: int
+    calibration: str = "lognormal"
+    informative: bool = True
+    note: str = ""
+    lognormal_pvalue: float = math.nan
 
 
 def henze_zirkler(
@@ -66,6 +94,9 @@ def henze_zirkler(
     covariance: Literal["biased", "unbiased"] = "biased",
     block_size: int | None = None,
     dtype: DTypeName = "float64",
+    null: Literal["auto", "lognormal", "monte-carlo"] = "auto",
+    n_null: int | None = None,
+    null_budget: float | None = None,
 ) -> HenzeZirklerResult:
     r"""Henze-Zirkler test of multivariate normality.
 
@@ -82,6 +113,16 @@ def henze_zirkler(
         depend on it beyond rounding.
     dtype : {"float64", "float32"}
         Precision of the pairwise products; whitening and all reductions are float64.
+    null : {"auto", "lognormal", "monte-carlo"}
+        Null of the p-value. ``"auto"``: the lognormal of Henze & Zirkler where it is calibrated
+        (``d <= 10``, measured), else a seeded Monte-Carlo null at the data's own ``(n, d)`` (exact: HZ
+        is affine invariant) with as many draws as fit ``null_budget`` (199 to ``n_null``), else no
+        p-value. ``"lognormal"`` or ``"monte-carlo"`` force one (the budget is then not applied).
+    n_null : int, optional
+        Most Monte-Carlo draws (default 999).
+    null_budget : float, optional
+        Flop budget of the Monte-Carlo null under ``null="auto"`` (default 2.5e11); one draw costs
+        about ``2 n^2 d`` flop.
 
     Returns
     -------
@@ -134,9 +175,73 @@ def henze_zirkler(
     """
     if block_size is not None:
         block_size = check_positive_int(block_size, "block_size")
+    check_choice(null, "null", ("auto", "lognormal", "monte-carlo"))
+    max_draws = MAX_NULL_DRAWS if n_null is None else check_positive_int(n_null, "n_null")
+    budget = NULL_FLOP_BUDGET if null_budget is None else float(null_budget)
     emb = check_embeddings(x, dtype=dtype)
     wh = whiten(emb, what=_WHAT, covariance=covariance)
     warn_if_tf32(emb, _WHAT)
+    res = _lognormal_result(emb, wh, block_size, covariance)
+    n, p = emb.n_samples, emb.n_features
+    informative, why = informative_at(n, p)
+    calibration, draws, note = _plan(n, p, null, max_draws, budget)
+    if not informative:
+        calibration = "not informative"
+    if calibration == "monte-carlo":
+        sims = simulate_null("henze_zirkler", _null_statistic, n, p, draws)[:, 0]
+        pvalue = monte_carlo_pvalue(res.statistic_minus_one, sims)
+        null_text = f"monte-carlo(draws={draws}, n={n}, d={p})"
+    elif calibration == "lognormal" or null == "lognormal":  # forced by name: shown, flagged
+        pvalue, null_text = res.pvalue, res.null_distribution
+    else:
+        pvalue, null_text = math.nan, "none"
+    if not informative:
+        pvalue, note = math.nan, why
+    return dataclasses.replace(res, pvalue=pvalue, null_distribution=null_text, calibration=calibration,
+                               informative=informative, note=note, lognormal_pvalue=res.pvalue)
+
+
+def informative_at(n: int, p: int) -> tuple[bool, str]:
+    """Whether HZ can see more than the Mahalanobis norms at ``(n, p)``, and why not.
+
+    Every pairwise kernel term is about :math:`e^{-\\beta^2 p}` (whitened distinct points lie at
+    squared distance ``~2p``). Past :math:`\\beta^2 p = 100` those terms are below :math:`e^{-100}`
+    of the diagonal ones, the statistic is a function of the norms :math:`D_j` alone, and it has no
+    power against any departure that leaves them Gaussian-like (at ``(1000, 200)`` Laplace data give
+    p = 0.50; see the power table in the docs).
+    """
+    b2 = math.exp(2.0 * (-0.5 * math.log(2.0) + (math.log((2 * p + 1) / 4.0) + math.log(n)) / (p + 4)))
+    if b2 * p <= _MAX_BETA2_P:
+        return True, ""
+    return False, (f"no power by construction at d={p}: the kernel between distinct points is "
+                   f"~exp(-{b2 * p:.0f}), so HZ only sees the Mahalanobis norms; use Mardia's kurtosis, "
+                   "the projection tests or the energy test")
+
+
+def _plan(n: int, p: int, null: str, max_draws: int, budget: float) -> tuple[str, int, str]:
+    if null == "lognormal" or (null == "auto" and p <= LOGNORMAL_MAX_FEATURES):
+        note = "" if p <= LOGNORMAL_MAX_FEATURES else (
+            f"the lognormal null is not calibrated at d={p} > {LOGNORMAL_MAX_FEATURES}")
+        return ("lognormal" if not note else "not calibrated"), 0, note
+    cost = 2.0 * n * n * p + 3.0 * n * p * p + 10.0 * float(p) ** 3
+    draws = max_draws if null == "monte-carlo" else int(min(max_draws, budget // cost))
+    if draws >= DEFAULT_NULL_DRAWS or (null == "monte-carlo" and draws >= 1):
+        return "monte-carlo", draws, (f"lognormal null not calibrated at d > {LOGNORMAL_MAX_FEATURES}; "
+                                      f"seeded Monte-Carlo null of {draws} draws at (n, d) = ({n}, {p})")
+    return "not calibrated", 0, over_budget_note(
+        f"the lognormal null of HZ does not hold at d={p} > {LOGNORMAL_MAX_FEATURES}", cost,
+        DEFAULT_NULL_DRAWS, budget, "pass null='monte-carlo' (or a larger null_budget) to simulate it")
+
+
+def _null_statistic(z: np.ndarray) -> tuple[float]:
+    """``HZ - 1`` of one standard-normal draw (the statistic the Monte-Carlo null compares)."""
+    emb = check_embeddings(z)
+    return (_lognormal_result(emb, whiten(emb, what=_WHAT), None, "biased").statistic_minus_one,)
+
+
+def _lognormal_result(emb: Embeddings, wh: Whitening, block_size: int | None,
+                      covariance: str) -> HenzeZirklerResult:
+    """The statistic and its lognormal null (Henze & Zirkler 1990)."""
     xp = emb.xp
     n, p = emb.n_samples, emb.n_features
     log_beta = -0.5 * math.log(2.0) + (math.log((2 * p + 1) / 4.0) + math.log(n)) / (p + 4)
@@ -238,4 +343,4 @@ def _exp(v: float) -> float:
     return math.exp(v) if v < 709.0 else math.inf
 
 
-__all__ = ["HenzeZirklerResult", "henze_zirkler"]
+__all__ = ["HenzeZirklerResult", "henze_zirkler", "informative_at"]

@@ -17,17 +17,31 @@ from .._pvalues import chi2_sf, normal_pvalue
 from .._results import Result, TestResult
 from .._typing import Array, ArrayLike, DTypeName
 from .._validation import check_choice, check_embeddings, check_positive_int
+from ._null import (
+    DEFAULT_NULL_DRAWS,
+    NULL_FLOP_BUDGET,
+    fits_budget,
+    monte_carlo_pvalue,
+    over_budget_note,
+    simulate_null,
+)
 from ._whiten import Whitening, host_vector, warn_if_tf32, whiten, whitened_rows
 
 Method = Literal["auto", "gram", "tensor"]
 Engine = Literal["auto", "array", "numba"]
 Covariance = Literal["biased", "unbiased"]
+NullMethod = Literal["auto", "asymptotic", "monte-carlo"]
 
 _WHAT = "Mardia's test"
 #: The tensor route keeps a (d(d+1)/2, d) float64 accumulator; above this size it is not used.
 _TENSOR_MAX_BYTES = 256 * 2**20
 #: Gram tiles with at least this many entries in total make the numba kernel worth compiling.
 _NUMBA_MIN_ENTRIES = 2**24
+#: The chi2 null of the skewness holds (type-I error within the 99 % binomial band of 1000 draws)
+#: from n = 2 d^2 on; measured by benchmarks/calibration_embedding.py.
+_CHI2_MIN_N_OVER_D2 = 2.0
+#: Most Monte-Carlo draws of the skewness null by default (fewer, down to 199, when the budget binds).
+MAX_NULL_DRAWS = 999
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, repr=False)
@@ -41,9 +55,18 @@ class MardiaResult(Result):
     kurtosis : float
         :math:`b_{2,p}`.
     skewness_test : TestResult
-        ``A = n b_{1,p} / 6`` against :math:`\\chi^2` with ``df = p(p+1)(p+2)/6`` (upper tail).
+        The calibrated skewness test at this ``(n, p)``: ``A = n b_{1,p} / 6`` against
+        :math:`\\chi^2` with ``df = p(p+1)(p+2)/6`` where that holds (``n >= 2 p^2``, measured), else
+        the upper tail of :math:`b_{1,p}` in a seeded Monte-Carlo null at the same ``(n, p)`` (exact:
+        the statistic is affine invariant) when it fits the flop budget, else ``pvalue`` NaN with the
+        reason in ``note``. ``calibration`` says which.
+    skewness_test_asymptotic : TestResult
+        ``A`` against :math:`\\chi^2_{df}` at every size, as R's MVN and pingouin report it. Kept for
+        parity only: far too conservative unless ``n >> p^2`` (p = 1.0 for every Gaussian sample at
+        ``(2000, 256)``; see the calibration table in the docs).
     skewness_test_small_sample : TestResult
-        The small-sample corrected ``A k``, same ``df``; always reported (no switch at n = 20).
+        The small-sample corrected ``A k``, same ``df``; kept for parity with R (no switch at n = 20);
+        it over-rejects (6-8 % at 5 %) for ``p^2 / 10 < n < 2 p^2``.
     kurtosis_test : TestResult
         ``z`` standardised with the exact finite-n mean and variance of :math:`b_{2,p}` (two-sided).
     kurtosis_test_asymptotic : TestResult
@@ -59,6 +82,7 @@ class MardiaResult(Result):
     skewness: float
     kurtosis: float
     skewness_test: TestResult
+    skewness_test_asymptotic: TestResult
     skewness_test_small_sample: TestResult
     kurtosis_test: TestResult
     kurtosis_test_asymptotic: TestResult
@@ -77,6 +101,10 @@ def mardia(
     method: Method = "auto",
     engine: Engine = "auto",
     dtype: DTypeName = "float64",
+    skewness: bool = True,
+    null: NullMethod = "auto",
+    n_null: int | None = None,
+    null_budget: float | None = None,
 ) -> MardiaResult:
     r"""Mardia's tests of multivariate skewness and kurtosis.
 
@@ -103,6 +131,22 @@ def mardia(
         float64. ``"float32"`` roughly halves the time of the Gram route (more on consumer GPUs) at a
         relative error of about ``1e-6`` in the skewness (tested); TF32 on CUDA raises a
         :class:`~gaussprobe.PrecisionWarning`.
+    skewness : bool
+        Compute the skewness (``O(n^2 d)`` or ``O(n d^3)``). With ``False`` only the kurtosis is
+        computed (``O(n d^2)``, the whitening); the skewness fields are NaN and say so.
+    null : {"auto", "asymptotic", "monte-carlo"}
+        Null of the skewness test. ``"auto"``: the :math:`\\chi^2` where it is calibrated
+        (``n >= 2 p^2``), else a Monte-Carlo null when it fits ``null_budget``, else no p-value.
+        ``"asymptotic"``: the :math:`\\chi^2` whatever the size (``calibration`` then says whether it
+        holds). ``"monte-carlo"``: always simulate (``null_budget`` is not applied).
+    n_null : int, optional
+        Most Monte-Carlo draws (default 999; under ``null="auto"`` as many as fit ``null_budget``, at
+        least 199, else no p-value). They give the null variance of :math:`b_{1,p}`; the p-value is the
+        tail of the scaled :math:`\\chi^2` with the exact mean and that variance (Satterthwaite), which
+        resolves small p-values that raw Monte-Carlo ranks cannot.
+    null_budget : float, optional
+        Flop budget of a Monte-Carlo null under ``null="auto"`` (default 2.5e11, a few seconds on two
+        cores). One draw costs about ``min(n^2 d, n d^3 / 2) + 2 n d^2`` flop.
 
     Returns
     -------
@@ -122,7 +166,14 @@ def mardia(
 
         b_{1,p} = \frac{1}{n^2} \sum_{i,j} D_{ij}^3, \qquad b_{2,p} = \frac{1}{n} \sum_i D_{ii}^2 .
 
-    Skewness: :math:`A = n b_{1,p}/6 \sim \chi^2_{p(p+1)(p+2)/6}`; the small-sample form multiplies
+    Skewness: :math:`A = n b_{1,p}/6 \sim \chi^2_{p(p+1)(p+2)/6}` as :math:`n \to \infty` with ``p``
+    fixed. At embedding sizes that limit does not hold: with 1000 Gaussian samples per cell the
+    :math:`\chi^2` rejects 0-1.4 % at the 5 % level for ``n < p^2 / 5`` and 4-5 % from ``n = 2 p^2``
+    on (``benchmarks/calibration_embedding.py``); the exact null mean
+    :math:`E\,b_{1,p} = p(p+2)((n+1)(p+1) - 6) / ((n+1)(n+3))` (Mardia 1974) is right but the variance
+    is not, and no closed form of it is known. The statistic is affine invariant, so below ``2 p^2`` the
+    test simulates its null at the data's own ``(n, p)`` instead (:mod:`gaussprobe.stats._null`). The
+    small-sample form multiplies
     ``A`` by :math:`k = (p+1)(n+1)(n+3) / (n((n+1)(p+1) - 6))`. Kurtosis: under normality
     :math:`E\,b_{2,p} = p(p+2)(n-1)/(n+1)` and
     :math:`\mathrm{Var}\,b_{2,p} = 8p(p+2)(n-3)(n-p-1)(n-p+1) / ((n+1)^2 (n+3)(n+5))` exactly
@@ -156,19 +207,86 @@ def mardia(
     """
     check_choice(method, "method", ("auto", "gram", "tensor"))
     check_choice(engine, "engine", ("auto", "array", "numba"))
+    check_choice(null, "null", ("auto", "asymptotic", "monte-carlo"))
     if block_size is not None:
         block_size = check_positive_int(block_size, "block_size")
+    draws = MAX_NULL_DRAWS if n_null is None else check_positive_int(n_null, "n_null", minimum=2)
+    budget = NULL_FLOP_BUDGET if null_budget is None else float(null_budget)
     emb = check_embeddings(x, dtype=dtype)
     wh = whiten(emb, what=_WHAT, covariance=covariance)
     n, d = emb.n_samples, emb.n_features
     route = _choose_method(n, d, method)
     kernel = _resolve_engine(engine, emb.backend, n)
-    if route == "tensor":
+    if not skewness:
+        z, r = whitened_rows(wh)
+        b1, b2 = math.nan, to_float(emb.xp.sum(r * r)) / n
+        route = "none"
+    elif route == "tensor":
         b1, b2 = _tensor_route(wh, block_size)
     else:
         warn_if_tf32(emb, _WHAT)
         b1, b2 = _gram_route(wh, block_size, kernel)
-    return _result(b1, b2, n=n, d=d, covariance=covariance, method=route)
+    return _result(b1, b2, n=n, d=d, covariance=covariance, method=route,
+                   null=null, draws=draws, budget=budget)
+
+
+def skewness_plan(n: int, d: int, *, null: str = "auto", n_null: int = MAX_NULL_DRAWS,
+                  budget: float = NULL_FLOP_BUDGET) -> tuple[str, int, str]:
+    """How the skewness p-value is calibrated at ``(n, d)``: ``(calibration, draws, note)``.
+
+    ``calibration`` is ``"asymptotic"``, ``"monte-carlo"`` or ``"not calibrated"``; ``draws`` the
+    Monte-Carlo draws to simulate (as many as fit ``budget``, from 199 up to ``n_null``); ``note``
+    says why when it is not the asymptotic null. :func:`~gaussprobe.analyze` reads it first.
+    """
+    chi2_holds = n >= _CHI2_MIN_N_OVER_D2 * d * d
+    if null == "asymptotic":
+        return "asymptotic", 0, "" if chi2_holds else (
+            f"the chi2 null is not calibrated at n={n} < {_CHI2_MIN_N_OVER_D2:g} d^2 = "
+            f"{_CHI2_MIN_N_OVER_D2 * d * d:.0f} (it is far too conservative there)")
+    if null == "auto" and chi2_holds:
+        return "asymptotic", 0, ""
+    cost = _draw_flop(n, d)
+    draws = n_null if null == "monte-carlo" else int(min(n_null, budget // cost))
+    if draws >= min(DEFAULT_NULL_DRAWS, n_null) and draws >= 2:
+        return "monte-carlo", draws, (
+            f"chi2 not calibrated below n = {_CHI2_MIN_N_OVER_D2:g} d^2; scaled chi2 with the exact mean "
+            f"and the variance of a seeded Monte-Carlo null of {draws} draws at (n, d) = ({n}, {d})")
+    return "not calibrated", 0, over_budget_note(
+        f"the chi2 null of Mardia's skewness does not hold below n = {_CHI2_MIN_N_OVER_D2:g} d^2 "
+        f"(here n={n}, d={d})", cost, DEFAULT_NULL_DRAWS, budget,
+        "pass null='monte-carlo' (or a larger null_budget) to simulate it")
+
+
+def _draw_flop(n: int, d: int) -> float:
+    """Flop of one Monte-Carlo draw: the cheaper skewness route plus the whitening and the sample."""
+    pairs = d * (d + 1) / 2
+    return (min(float(n) * n * (d + 8), float(n) * pairs * (2 * d + 30)) + 3.0 * n * d * d
+            + 2.0 * float(d) ** 3 + 20.0 * n * d)
+
+
+def _null_statistics(z: np.ndarray) -> tuple[float, float]:
+    """``(b1, b2)`` (divisor n) of one standard-normal draw: the Monte-Carlo null's statistic.
+
+    Whitens with the Cholesky factor of ``S`` (another square root of ``S^{-1}``, so the statistics
+    are those :func:`mardia` computes) instead of an eigendecomposition: the draw is full rank.
+    """
+    from scipy.linalg import lapack
+
+    emb = check_embeddings(z)
+    n, d = emb.n_samples, emb.n_features
+    mean = z.mean(axis=0)
+    c = z - mean
+    chol, info = lapack.dpotrf(c.T @ c / n, lower=1)
+    inv, info2 = lapack.dtrtri(chol, lower=1)
+    if info or info2:  # pragma: no cover - a standard-normal draw with n >= d + 2 is full rank
+        msg = f"Monte-Carlo null draw at (n, d) = ({n}, {d}) is singular."
+        raise ArithmeticError(msg)
+    transform = np.tril(inv).T
+    wh = Whitening(emb=emb, mean=mean, transform=transform, covariance="biased", ddof=0,
+                   eigenvalues=np.empty(0))
+    if _choose_method(n, d, "auto") == "tensor":
+        return _tensor_route(wh, None)
+    return _gram_route(wh, None, _resolve_engine("auto", "numpy", n))
 
 
 # ------------------------------------------------------------------------------------------ routes
@@ -327,12 +445,38 @@ def _tensor_route(wh: Whitening, block_size: int | None) -> tuple[float, float]:
 
 
 # ------------------------------------------------------------------------------------------ tests
-def _result(b1: float, b2: float, *, n: int, d: int, covariance: str, method: str) -> MardiaResult:
+def _result(b1: float, b2: float, *, n: int, d: int, covariance: str, method: str,
+            null: str = "auto", draws: int = 999,
+            budget: float = NULL_FLOP_BUDGET) -> MardiaResult:
     p = float(d)
     df = d * (d + 1) * (d + 2) // 6
     a = n * b1 / 6.0
     k = (p + 1) * (n + 1) * (n + 3) / (n * ((n + 1) * (p + 1) - 6))
     chi2 = f"chi2(df={df})"
+    asymptotic = TestResult(statistic=a, pvalue=float(chi2_sf(a, df)), null_distribution=chi2,
+                            df=float(df))
+    if math.isnan(b1):
+        skew = TestResult(statistic=math.nan, pvalue=math.nan, null_distribution=chi2, df=float(df),
+                          calibration="not computed", note="the skewness was not computed (skewness=False)")
+        asymptotic = skew
+    else:
+        calibration, draws, note = skewness_plan(n, d, null=null, n_null=draws, budget=budget)
+        if calibration == "monte-carlo":
+            b1_biased = b1 / (((n - 1) / n) ** 3 if covariance == "unbiased" else 1.0)
+            sims = simulate_null("mardia", _null_statistics, n, d, draws)[:, 0]
+            # Satterthwaite: b1 ~ c chi2(nu) with the exact null mean and the simulated variance
+            mean_b1 = p * (p + 2) * ((n + 1) * (p + 1) - 6) / ((n + 1) * (n + 3))
+            c = float(np.var(sims, ddof=1)) / (2.0 * mean_b1)
+            nu = mean_b1 / c
+            skew = TestResult(statistic=b1_biased / c, pvalue=float(chi2_sf(b1_biased / c, nu)),
+                              null_distribution=f"chi2(df={nu:.6g}) (scaled, moments from {draws} draws)",
+                              df=nu, calibration="monte-carlo", note=note)
+        elif calibration == "asymptotic":
+            skew = dataclasses.replace(asymptotic, note=note,
+                                       calibration="asymptotic" if not note else "not calibrated")
+        else:
+            skew = TestResult(statistic=a, pvalue=math.nan, null_distribution="none",
+                              calibration="not calibrated", note=note)
     scale = ((n - 1) / n) ** 2 if covariance == "unbiased" else 1.0
     mean = scale * p * (p + 2) * (n - 1) / (n + 1)
     var = scale**2 * 8 * p * (p + 2) * (n - 3) * (n - p - 1) * (n - p + 1) / (
@@ -342,14 +486,15 @@ def _result(b1: float, b2: float, *, n: int, d: int, covariance: str, method: st
     return MardiaResult(
         skewness=b1,
         kurtosis=b2,
-        skewness_test=TestResult(statistic=a, pvalue=float(chi2_sf(a, df)), null_distribution=chi2,
-                                 df=float(df)),
+        skewness_test=skew,
+        skewness_test_asymptotic=asymptotic,
         skewness_test_small_sample=TestResult(statistic=a * k, pvalue=float(chi2_sf(a * k, df)),
                                               null_distribution=chi2, df=float(df)),
         kurtosis_test=TestResult(statistic=z, pvalue=float(normal_pvalue(z)),
-                                 null_distribution="normal(0, 1)"),
-        kurtosis_test_asymptotic=TestResult(statistic=z_asym, pvalue=float(normal_pvalue(z_asym)),
-                                            null_distribution="normal(0, 1)"),
+                                 null_distribution="normal(0, 1)", calibration="exact moments"),
+        kurtosis_test_asymptotic=TestResult(
+            statistic=z_asym, pvalue=float(normal_pvalue(z_asym)), null_distribution="normal(0, 1)",
+            note="kept for parity with R's MVN; over-rejects unless n >> d^2 (use kurtosis_test)"),
         covariance=covariance,
         method=method,
         n_samples=n,
@@ -359,4 +504,4 @@ def _result(b1: float, b2: float, *, n: int, d: int, covariance: str, method: st
 
 
 
-__all__ = ["MardiaMoments", "MardiaResult", "mardia"]
+__all__ = ["MardiaMoments", "MardiaResult", "mardia", "skewness_plan"]
