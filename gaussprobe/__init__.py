@@ -15,7 +15,9 @@ from ._warnings import (
     GaussprobeWarning,
     PrecisionWarning,
     RankDeficiencyWarning,
+    ShapeWarning,
     SmallSampleWarning,
+    UninformativeWarning,
 )
 from .criteria import CheckOutcome, Criteria, CriterionResult
 from .report import GaussianityReport, analyze
@@ -47,7 +49,9 @@ __all__ = [
     "ProjectionNormalityResult",
     "RankDeficiencyWarning",
     "RoystonResult",
+    "ShapeWarning",
     "SmallSampleWarning",
+    "UninformativeWarning",
     "SpectrumResult",
     "TestResult",
     "ThinShellResult",

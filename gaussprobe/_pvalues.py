@@ -6,6 +6,7 @@ accuracy. ``scipy.special`` is imported lazily.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -76,6 +77,22 @@ def cauchy_combination(pvalues: Any, weights: Any = None) -> float:
     return float(0.5 - np.arctan(t) / np.pi)
 
 
+def cauchy_statistic(pvalues: Any) -> float:
+    """The Cauchy combination statistic ``T = mean(tan((1/2 - p) π)) = mean(1 / tan(p π))``."""
+    p = np.asarray(pvalues, dtype=np.float64)
+    if np.any(p == 0.0):
+        return math.inf
+    return float(np.mean(1.0 / np.tan(np.pi * p)))
+
+
+def cauchy_test(pvalues: np.ndarray) -> Any:
+    """Cauchy combination of ``pvalues`` as a :class:`TestResult` (valid under dependence)."""
+    from ._results import TestResult
+
+    return TestResult(statistic=cauchy_statistic(pvalues), pvalue=cauchy_combination(pvalues),
+                      null_distribution="cauchy")
+
+
 def bonferroni_min(pvalues: Any) -> float:
     """Bonferroni-adjusted smallest p-value ``min(1, k · min p)`` (the Holm procedure's first step)."""
     p = np.asarray(pvalues, dtype=np.float64).ravel()
@@ -85,6 +102,8 @@ def bonferroni_min(pvalues: Any) -> float:
 __all__ = [
     "bonferroni_min",
     "cauchy_combination",
+    "cauchy_statistic",
+    "cauchy_test",
     "chi2_sf",
     "lognormal_sf_from_log",
     "normal_pvalue",

@@ -99,8 +99,6 @@ def format_summary(report: Any) -> str:
         lines.append(_row("rejected fraction (DP, p < alpha)", _pct(pr.rejected_fraction), rej))
         lines.append(_row("combined p-value (Cauchy over AD p)", _p(pr.combined_test.pvalue), "uniform(0, 1)"))
         lines.append(_row("Bonferroni p-value (AD, min p x k)", _p(pr.bonferroni_pvalue), "uniform(0, 1)"))
-        lines.append(_row("combined p-value (Cauchy over DP p)", _p(pr.dp_combined_test.pvalue),
-                          "uniform(0, 1) for n >= 1e4"))
     di = report.distance
     if di is not None:
         bw, sp, sl, sph = di.bures_wasserstein, di.spectrum, di.sliced, di.sphericity

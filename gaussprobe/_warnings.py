@@ -24,5 +24,9 @@ class UninformativeWarning(GaussprobeWarning):
     normalised input make the thin-shell statistics trivial)."""
 
 
-__all__ = ["GaussprobeWarning", "PrecisionWarning", "RankDeficiencyWarning", "SmallSampleWarning",
-           "UninformativeWarning"]
+class ShapeWarning(GaussprobeWarning):
+    """The input's shape suggests a mistake (e.g. fewer rows than columns: maybe transposed)."""
+
+
+__all__ = ["GaussprobeWarning", "PrecisionWarning", "RankDeficiencyWarning", "ShapeWarning",
+           "SmallSampleWarning", "UninformativeWarning"]

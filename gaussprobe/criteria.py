@@ -8,6 +8,7 @@ observed value and returns a :class:`CheckOutcome` that explains every failure (
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,17 @@ class _Metric:
     kind: str  # "max" (observed must be <= limit) or "min" (observed must be >= limit)
     test: str  # the report field the value comes from (for "was it computed?")
     getter: Callable[[GaussianityReport], float | None]
+    #: where a TestResult's calibration note lives (for p-value criteria), relative to the report
+    test_path: str | None = None
+
+
+def _resolve(report: Any, path: str | None) -> Any:
+    obj = report
+    for part in (path or "").split(".") if path else ():
+        if obj is None:
+            return None
+        obj = getattr(obj, part, None)
+    return obj if path else None
 
 
 def _get(path: str) -> Callable[[Any], float | None]:
@@ -59,7 +71,11 @@ _METRICS: dict[str, _Metric] = {
         "fraction of random projections rejected by D'Agostino-Pearson at alpha", "max", "projections",
         _get("projections.rejected_fraction")),
     "min_projection_pvalue": _Metric("combined (Cauchy) p-value of the random-projection tests", "min",
-                                     "projections", _get("projections.combined_test.pvalue")),
+                                     "projections", _get("projections.combined_test.pvalue"),
+                                     "projections.combined_test"),
+    "min_coordinate_pvalue": _Metric("combined (Cauchy) p-value of the per-coordinate AD tests", "min",
+                                     "coordinates", _get("coordinates.combined_test.pvalue"),
+                                     "coordinates.combined_test"),
     "max_isotropic_distance": _Metric(
         "normalised Bures-Wasserstein distance to the nearest isotropic Gaussian (0 = isotropic)", "max",
         "distance", _get("distance.bures_wasserstein.normalized")),
@@ -68,10 +84,18 @@ _METRICS: dict[str, _Metric] = {
     "min_sphericity_pvalue": _Metric("p-value of the sphericity test (Ledoit-Wolf/John)", "min",
                                      "distance", _get("distance.sphericity.pvalue")),
     "min_mardia_skewness_pvalue": _Metric("p-value of Mardia's skewness test", "min", "mardia",
-                                          _get("mardia.skewness_test.pvalue")),
+                                          _get("mardia.skewness_test.pvalue"), "mardia.skewness_test"),
     "min_mardia_kurtosis_pvalue": _Metric("p-value of Mardia's kurtosis test (finite-n moments)", "min",
-                                          "mardia", _get("mardia.kurtosis_test.pvalue")),
+                                          "mardia", _get("mardia.kurtosis_test.pvalue"),
+                                          "mardia.kurtosis_test"),
 }
+
+#: Criteria on the norms: uninformative when the norms are constant (L2-normalised input).
+_THIN_SHELL = frozenset({"max_cv", "max_cv_centered", "max_cv_ratio"})
+
+#: Family-wise false-failure rate of the ``"gaussian"`` preset on an exactly Gaussian sample.
+GAUSSIAN_PRESET_LEVEL = 0.01
+_GAUSSIAN_PVALUES = ("min_coordinate_pvalue", "min_projection_pvalue", "min_mardia_kurtosis_pvalue")
 
 #: The preset used when no criteria are named: by ``report.check()``, ``gaussprobe check`` and
 #: :func:`gaussprobe.testing.assert_gaussian_like` alike (one default everywhere).
@@ -82,9 +106,10 @@ _PRESETS: dict[str, dict[str, float]] = {
     # 0.752, and high per-coordinate pass fractions (the bands met by its contrastive encoders).
     "paper": {"max_cv": 0.10, "max_ad_mean": 0.752, "min_ad_pass_fraction": 0.90,
               "min_dp_pass_fraction": 0.88},
-    # Null-calibrated: what an exactly Gaussian sample passes with high probability at any (n, d).
-    "gaussian": {"max_cv_ratio": 1.5, "max_ad_mean": 0.752, "min_ad_pass_fraction": 0.85,
-                 "min_dp_pass_fraction": 0.85, "min_projection_pvalue": 1e-3},
+    # Null-calibrated at every (n, d): each criterion is a p-value calibrated at the data's own size,
+    # and Bonferroni over the three keeps the family-wise false-failure rate of an exactly Gaussian
+    # sample (any mean and covariance) at most GAUSSIAN_PRESET_LEVEL.
+    "gaussian": {name: GAUSSIAN_PRESET_LEVEL / len(_GAUSSIAN_PVALUES) for name in _GAUSSIAN_PVALUES},
 }
 
 
@@ -118,8 +143,17 @@ class Criteria:
     min_sphericity_pvalue: float | None = None
     min_mardia_skewness_pvalue: float | None = None
     min_mardia_kurtosis_pvalue: float | None = None
+    min_coordinate_pvalue: float | None = None
+    #: Criteria that came from a preset. Where the statistic of one of them is undefined, skipped or
+    #: not calibrated at the data's (n, d), it is reported "not applicable" instead of failing; a
+    #: limit added by hand always fails when its statistic is missing.
+    optional: frozenset[str] = dataclasses.field(default=frozenset(), repr=False)
 
     def __post_init__(self) -> None:
+        unknown = sorted(set(self.optional) - set(self.names()))
+        if unknown:
+            msg = f"`optional` names unknown criteria {unknown}; valid names are {list(self.names())}."
+            raise ValueError(msg)
         for name, value in self.active().items():
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 msg = f"Criterion `{name}` must be a finite number or None; got {value!r}."
@@ -128,15 +162,15 @@ class Criteria:
     @classmethod
     def names(cls) -> tuple[str, ...]:
         """All criterion names."""
-        return tuple(f.name for f in dataclasses.fields(cls))
+        return tuple(f.name for f in dataclasses.fields(cls) if f.name != "optional")
 
     @classmethod
     def preset(cls, name: str, /, **overrides: float | None) -> Criteria:
-        """A named preset (``"paper"`` or ``"gaussian"``), optionally with some limits overridden."""
-        if name not in _PRESETS:
-            msg = f"Unknown criteria preset {name!r}; choose one of {sorted(_PRESETS)}."
-            raise ValueError(msg)
-        return cls.from_mapping({**_PRESETS[name], **overrides})
+        """A named preset (``"paper"`` or ``"gaussian"``), optionally with some limits overridden.
+
+        An override replaces that one limit and keeps the rest of the preset; ``None`` drops it.
+        """
+        return cls.from_mapping({"preset": name, **overrides})
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any], /) -> Criteria:
@@ -144,41 +178,77 @@ class Criteria:
 
         A ``preset`` key starts from that preset; hyphens in keys are read as underscores.
         """
+        if not isinstance(mapping, Mapping):
+            msg = (f"Criteria must be given as a mapping of limits (e.g. {{'max_cv': 0.1}}); got "
+                   f"{type(mapping).__name__}.")
+            raise TypeError(msg)
         data = {str(k).replace("-", "_"): v for k, v in mapping.items()}
         base: dict[str, Any] = {}
+        optional: frozenset[str] = frozenset()
         preset = data.pop("preset", None)
         if preset is not None:
             if str(preset) not in _PRESETS:
                 msg = f"Unknown criteria preset {preset!r}; choose one of {sorted(_PRESETS)}."
                 raise ValueError(msg)
             base = dict(_PRESETS[str(preset)])
+            optional = frozenset(base)
         unknown = sorted(set(data) - set(cls.names()))
         if unknown:
-            msg = f"Unknown criteria {unknown}; valid names are {list(cls.names())}."
+            hints = [f"{u!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(u, cls.names(), 1))
+                     else repr(u) for u in unknown]
+            msg = f"Unknown criteria {', '.join(hints)}; valid names are {list(cls.names())}."
             raise ValueError(msg)
         base.update(data)
-        return cls(**base)
+        base = {k: v for k, v in base.items() if v is not None}
+        return cls(**base, optional=optional & frozenset(base))
+
+    def required_tests(self) -> tuple[str, ...]:
+        """The :func:`~gaussprobe.analyze` tests whose results the active criteria read."""
+        needed = {"thin_shell" if _METRICS[name].test == "thin_shell_centered" else _METRICS[name].test
+                  for name in self.active()}
+        from .report import ALL_TESTS
+
+        return tuple(t for t in ALL_TESTS if t in needed)
 
     def active(self) -> dict[str, float]:
         """The limits that are set."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                if getattr(self, f.name) is not None}
+        return {name: getattr(self, name) for name in self.names() if getattr(self, name) is not None}
 
     def evaluate(self, report: GaussianityReport) -> CheckOutcome:
-        """Compare every active limit with ``report`` (same as ``report.check(self)``)."""
+        """Compare every active limit with ``report`` (same as ``report.check(self)``).
+
+        Each criterion ends in one status: ``"pass"``, ``"fail"``, ``"not computed"`` (its statistic
+        is missing: a failure), ``"uninformative"`` (a thin-shell limit on constant norms: a failure,
+        since normalised input cannot show a thin shell) or ``"not applicable"`` (a preset's criterion
+        whose statistic is undefined or not calibrated at this (n, d): neither pass nor failure).
+        """
         results = []
         for name, limit in self.active().items():
             metric = _METRICS[name]
+            common = {"name": name, "description": metric.description, "kind": metric.kind,
+                      "limit": float(limit)}
             observed = metric.getter(report)
+            shell = report.thin_shell if name == "max_cv" else report.thin_shell_centered
+            if name in _THIN_SHELL and shell is not None and getattr(shell, "constant_norms", False):
+                note = getattr(shell, "note", "") or "the row norms are constant (normalised input)"
+                results.append(CriterionResult(**common, observed=observed, passed=False,
+                                               status="uninformative", note=note))
+                continue
             if observed is None or not math.isfinite(observed):
-                reason = report.skipped.get(metric.test, "not computed in this report")
-                results.append(CriterionResult(name=name, description=metric.description, kind=metric.kind,
-                                               limit=float(limit), observed=None, passed=False,
-                                               note=f"{metric.test} was not available: {reason}"))
+                test_result = _resolve(report, metric.test_path)
+                reason = (report.skipped.get(metric.test)
+                          or (getattr(test_result, "note", "") if test_result is not None else "")
+                          or "not computed in this report")
+                applicable = not (name in self.optional and (metric.test in report.skipped
+                                                             or test_result is not None))
+                results.append(CriterionResult(
+                    **common, observed=None, passed=not applicable,
+                    status="not computed" if applicable else "not applicable",
+                    note=f"{metric.test} was not available: {reason}"))
                 continue
             ok = observed <= limit if metric.kind == "max" else observed >= limit
-            results.append(CriterionResult(name=name, description=metric.description, kind=metric.kind,
-                                           limit=float(limit), observed=observed, passed=bool(ok)))
+            results.append(CriterionResult(**common, observed=observed, passed=bool(ok),
+                                           status="pass" if ok else "fail"))
         return CheckOutcome(results=tuple(results))
 
 
@@ -192,11 +262,13 @@ class CriterionResult(Result):
     limit: float
     observed: float | None
     passed: bool
+    status: str = ""
     note: str = ""
 
     def explain(self) -> str:
         op = "<=" if self.kind == "max" else ">="
-        status = "PASS" if self.passed else "FAIL"
+        status = {"not applicable": "N/A", "uninformative": "UNINFORMATIVE"}.get(
+            self.status, "PASS" if self.passed else "FAIL")
         obs = "n/a" if self.observed is None else f"{self.observed:.4g}"
         line = f"[{status}] {self.name}: observed {obs}, required {op} {self.limit:.4g} ({self.description})"
         return f"{line}; {self.note}" if self.note else line
@@ -210,8 +282,13 @@ class CheckOutcome(Result):
 
     @property
     def passed(self) -> bool:
-        """True when every criterion holds (and at least one was checked)."""
-        return bool(self.results) and all(r.passed for r in self.results)
+        """True when every criterion holds and at least one applicable criterion was checked."""
+        return (any(r.status != "not applicable" for r in self.results)
+                and all(r.passed for r in self.results))
+
+    def __bool__(self) -> bool:
+        """``passed``, so ``assert report.check()`` fails when the check does."""
+        return self.passed
 
     @property
     def failures(self) -> tuple[CriterionResult, ...]:
@@ -221,6 +298,9 @@ class CheckOutcome(Result):
         """One line per criterion, failures first, then a verdict line."""
         if not self.results:
             return "No criteria were set: nothing was checked (FAIL)."
+        if not any(r.status != "not applicable" for r in self.results):
+            lines = [r.explain() for r in self.results]
+            return "\n".join([*lines, "Verdict: FAILED (no criterion applies at this size)"])
         ordered = sorted(self.results, key=lambda r: r.passed)
         lines = [r.explain() for r in ordered]
         n_fail = len(self.failures)

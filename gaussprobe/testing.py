@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -10,19 +11,27 @@ from ._typing import ArrayLike, DTypeName, RNGLike
 
 
 def _criteria(criteria: Any, limits: dict[str, float]) -> Any:
-    from .criteria import Criteria
+    from .criteria import DEFAULT_PRESET, Criteria
 
     if criteria is None:
-        criteria = "gaussian"
+        criteria = DEFAULT_PRESET
     if isinstance(criteria, str):
         return Criteria.preset(criteria, **limits)
     if isinstance(criteria, Mapping):
         return Criteria.from_mapping({**criteria, **limits})
     if isinstance(criteria, Criteria):
-        return Criteria.from_mapping({**criteria.active(), **limits}) if limits else criteria
+        return dataclasses.replace(criteria, **limits) if limits else criteria
     msg = (f"`criteria` must be a Criteria, a preset name or a mapping of limits; got "
            f"{type(criteria).__name__}.")
     raise TypeError(msg)
+
+
+def _tests_for(crit: Any) -> Any:
+    """The default run when it holds every test the criteria read (its cost limits apply), else those."""
+    from .report import DEFAULT_TESTS
+
+    needed = crit.required_tests()
+    return None if set(needed) <= set(DEFAULT_TESTS) else needed
 
 
 def assert_gaussian_like(
@@ -45,11 +54,13 @@ def assert_gaussian_like(
     criteria : Criteria, str or mapping, optional
         The limits: a :class:`~gaussprobe.criteria.Criteria`, a preset name (``"paper"``,
         ``"gaussian"``) or a mapping such as a ``[tool.gaussprobe]`` table. Default: the ``"gaussian"``
-        preset, which an exactly Gaussian sample passes with high probability.
+        preset (:data:`~gaussprobe.criteria.DEFAULT_PRESET`), which an exactly Gaussian sample of any
+        mean and covariance fails at most 1% of the time at every (n, d).
     rng : seed, default 0
         Seed of the random projections; fixed by default so that a test is deterministic.
     n_projections, tests, dtype
-        Passed to :func:`~gaussprobe.report.analyze`.
+        Passed to :func:`~gaussprobe.report.analyze`. By default ``tests`` is the default run when it
+        covers every statistic the criteria read, and else the tests the criteria need.
     **limits : float
         Individual limits overriding ``criteria`` (``max_cv=0.1``, ``min_ad_pass_fraction=0.9``, ...).
 
@@ -86,7 +97,8 @@ def assert_gaussian_like(
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        report = analyze(x, rng=rng, n_projections=n_projections, tests=tests, dtype=dtype)
+        report = analyze(x, rng=rng, n_projections=n_projections, dtype=dtype,
+                         tests=_tests_for(crit) if tests is None else tests)
     outcome = report.check(crit)
     if outcome.passed:
         return report

@@ -13,7 +13,8 @@ import warnings
 import numpy as np
 
 from .._reference import Reference, coordinate_pass_references
-from .._results import Result
+from .._pvalues import cauchy_test
+from .._results import Result, TestResult
 from .._typing import ArrayLike, DTypeName
 from .._validation import (
     Embeddings,
@@ -61,6 +62,15 @@ class CoordinateNormalityResult(Result):
         Biased sample skewness ``g1`` and excess kurtosis ``g2 = b2 - 3`` per coordinate.
     skewness_z, kurtosis_z : ndarray of shape (n_features,)
         The two components of ``K²`` (D'Agostino skewness z, Anscombe–Glynn kurtosis z).
+    combined_test : TestResult
+        One calibrated p-value for "every coordinate is normal": the Cauchy combination of the AD
+        p-values over coordinates (Liu & Xie 2020), as the projections have. Coordinates of an
+        embedding are correlated; the Cauchy combination stays valid (its tail is asymptotically exact)
+        under arbitrary dependence, where Fisher's method assumes independence and a mean or a pass
+        fraction has no known null at all. AD rather than DP p-values, because the DP tail is liberal at
+        moderate ``n`` (see :func:`~gaussprobe.projection_normality`).
+    worst_coordinates : ndarray of shape (min(5, n_features),)
+        Indices of the coordinates with the smallest AD p-values, worst first.
     expected_pass_fraction : float
         ``1 - alpha``: the pass fraction expected when every coordinate is Gaussian.
     pass_fraction_band : tuple of float
@@ -89,6 +99,8 @@ class CoordinateNormalityResult(Result):
     excess_kurtosis: np.ndarray
     skewness_z: np.ndarray
     kurtosis_z: np.ndarray
+    combined_test: TestResult
+    worst_coordinates: np.ndarray
     expected_pass_fraction: float
     pass_fraction_band: tuple[float, float]
     alpha: float
@@ -221,6 +233,8 @@ def coordinate_normality(
     dp_p = k2_pvalue(res.k2)
     ad_ref, dp_ref = coordinate_pass_references(n, d, alpha)
     return CoordinateNormalityResult(
+        combined_test=cauchy_test(ad_p),
+        worst_coordinates=np.argsort(ad_p, kind="stable")[: min(5, d)],
         ad_statistics=res.ad_statistic,
         ad_pvalues=ad_p,
         ad_mean=float(np.mean(res.ad_statistic)),

@@ -13,9 +13,9 @@ from .._pvalues import normal_sf
 from .._results import Result
 from .._typing import ArrayLike, DTypeName
 from .._validation import Embeddings, check_choice, check_embeddings, check_positive_int
+from . import _null
 from ._null import (
     DEFAULT_NULL_DRAWS,
-    NULL_FLOP_BUDGET,
     monte_carlo_pvalue,
     over_budget_note,
     simulate_null,
@@ -121,8 +121,8 @@ def henze_zirkler(
     n_null : int, optional
         Most Monte-Carlo draws (default 999).
     null_budget : float, optional
-        Flop budget of the Monte-Carlo null under ``null="auto"`` (default 2.5e11); one draw costs
-        about ``2 n^2 d`` flop.
+        Flop budget of the Monte-Carlo null under ``null="auto"`` (default
+        :data:`gaussprobe.stats._null.NULL_FLOP_BUDGET`); one draw costs about ``2 n^2 d`` flop.
 
     Returns
     -------
@@ -177,7 +177,7 @@ def henze_zirkler(
         block_size = check_positive_int(block_size, "block_size")
     check_choice(null, "null", ("auto", "lognormal", "monte-carlo"))
     max_draws = MAX_NULL_DRAWS if n_null is None else check_positive_int(n_null, "n_null")
-    budget = NULL_FLOP_BUDGET if null_budget is None else float(null_budget)
+    budget = _null.NULL_FLOP_BUDGET if null_budget is None else float(null_budget)
     emb = check_embeddings(x, dtype=dtype)
     wh = whiten(emb, what=_WHAT, covariance=covariance)
     warn_if_tf32(emb, _WHAT)

@@ -17,9 +17,9 @@ from .._pvalues import chi2_sf, normal_pvalue
 from .._results import Result, TestResult
 from .._typing import Array, ArrayLike, DTypeName
 from .._validation import check_choice, check_embeddings, check_positive_int
+from . import _null
 from ._null import (
     DEFAULT_NULL_DRAWS,
-    NULL_FLOP_BUDGET,
     fits_budget,
     monte_carlo_pvalue,
     over_budget_note,
@@ -145,8 +145,9 @@ def mardia(
         tail of the scaled :math:`\\chi^2` with the exact mean and that variance (Satterthwaite), which
         resolves small p-values that raw Monte-Carlo ranks cannot.
     null_budget : float, optional
-        Flop budget of a Monte-Carlo null under ``null="auto"`` (default 2.5e11, a few seconds on two
-        cores). One draw costs about ``min(n^2 d, n d^3 / 2) + 2 n d^2`` flop.
+        Flop budget of a Monte-Carlo null under ``null="auto"`` (default
+        :data:`gaussprobe.stats._null.NULL_FLOP_BUDGET`, 1e11: about 10 s on two cores). One draw
+        costs about ``min(n^2 d, n d^3 / 2) + 3 n d^2 + 2 d^3`` flop.
 
     Returns
     -------
@@ -211,7 +212,7 @@ def mardia(
     if block_size is not None:
         block_size = check_positive_int(block_size, "block_size")
     draws = MAX_NULL_DRAWS if n_null is None else check_positive_int(n_null, "n_null", minimum=2)
-    budget = NULL_FLOP_BUDGET if null_budget is None else float(null_budget)
+    budget = None if null_budget is None else float(null_budget)
     emb = check_embeddings(x, dtype=dtype)
     wh = whiten(emb, what=_WHAT, covariance=covariance)
     n, d = emb.n_samples, emb.n_features
@@ -231,13 +232,14 @@ def mardia(
 
 
 def skewness_plan(n: int, d: int, *, null: str = "auto", n_null: int = MAX_NULL_DRAWS,
-                  budget: float = NULL_FLOP_BUDGET) -> tuple[str, int, str]:
+                  budget: float | None = None) -> tuple[str, int, str]:
     """How the skewness p-value is calibrated at ``(n, d)``: ``(calibration, draws, note)``.
 
     ``calibration`` is ``"asymptotic"``, ``"monte-carlo"`` or ``"not calibrated"``; ``draws`` the
     Monte-Carlo draws to simulate (as many as fit ``budget``, from 199 up to ``n_null``); ``note``
     says why when it is not the asymptotic null. :func:`~gaussprobe.analyze` reads it first.
     """
+    budget = _null.NULL_FLOP_BUDGET if budget is None else budget
     chi2_holds = n >= _CHI2_MIN_N_OVER_D2 * d * d
     if null == "asymptotic":
         return "asymptotic", 0, "" if chi2_holds else (
@@ -447,7 +449,7 @@ def _tensor_route(wh: Whitening, block_size: int | None) -> tuple[float, float]:
 # ------------------------------------------------------------------------------------------ tests
 def _result(b1: float, b2: float, *, n: int, d: int, covariance: str, method: str,
             null: str = "auto", draws: int = 999,
-            budget: float = NULL_FLOP_BUDGET) -> MardiaResult:
+            budget: float | None = None) -> MardiaResult:
     p = float(d)
     df = d * (d + 1) * (d + 2) // 6
     a = n * b1 / 6.0
