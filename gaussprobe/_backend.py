@@ -75,7 +75,8 @@ def float_dtype(xp: Any, dtype: DTypeName) -> Any:
         return xp.float64
     if dtype == "float32":
         return xp.float32
-    msg = f"`dtype` must be 'float64' or 'float32'; got {dtype!r}."
+    msg = (f"`dtype` must be 'float64' or 'float32'; got {dtype!r} ({type(dtype).__name__}). Pass the "
+           "compute precision by name, e.g. dtype='float64' (the default) or dtype='float32'.")
     raise ValueError(msg)
 
 
@@ -101,8 +102,9 @@ def asarray_like(a: Any, like_xp: Any, device: Any, dtype: Any) -> Array:
 
 def row_blocks(n: int, block_size: int) -> Iterator[tuple[int, int]]:
     """Yield ``(start, stop)`` row ranges of at most ``block_size`` rows covering ``range(n)``."""
-    if block_size < 1:
-        msg = f"`block_size` must be a positive integer; got {block_size}."
+    if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)) or block_size < 1:
+        msg = (f"`block_size` must be a positive integer; got {block_size!r} ({type(block_size).__name__}). "
+               "Pass a whole number of rows >= 1, or leave it as None for the default.")
         raise ValueError(msg)
     for start in range(0, n, block_size):
         yield start, min(start + block_size, n)

@@ -9,6 +9,9 @@ keeps the peak extra memory a small multiple of one block rather than of the who
 
 from __future__ import annotations
 
+import builtins
+import math
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,55 +24,191 @@ from ._typing import Array, ArrayLike, DTypeName
 MIN_SAMPLES = 8
 
 
-@dataclass(frozen=True, slots=True)
+#: Largest and smallest magnitudes (as powers of two) that the statistics handle without rescaling,
+#: per floating width: squares, fourth powers and their sums over n rows stay far from overflow and
+#: from subnormals inside these ranges. Outside them, :func:`check_embeddings` attaches an exact
+#: power-of-two scale (see :attr:`Embeddings.scale_exponent`).
+SAFE_EXPONENTS: dict[int, tuple[int, int]] = {8: (-128, 128), 4: (-24, 24)}
+
+_MATERIALISE_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True, eq=False, init=False)
 class Embeddings:
     """A validated embedding matrix and where it lives.
 
-    ``data`` keeps the caller's storage dtype when it is float32 or float64 (no copy); ``rows`` and
-    ``cols`` return blocks cast to the compute dtype.
+    ``storage`` is the caller's array, never copied nor modified when it is float32 or float64.
+    ``rows``, ``cols`` and ``full`` return blocks cast to the compute dtype and multiplied by
+    :attr:`scale`, an exact power of two that is 1 unless the data's magnitude lies outside
+    :data:`SAFE_EXPONENTS` (e.g. ``1e-155 * x`` or ``1e154 * x``): every statistic is then computed on
+    ``scale * x``, which has the same invariant statistics, and the few scale-equivariant outputs
+    (norms, eigenvalues, distances) are divided back by :meth:`unscale`. Multiplying by a power of
+    two is exact, so moderate inputs are untouched and extreme ones are computed as accurately.
     """
 
-    data: Array
+    storage: Array
     xp: Any
     device: Any
     dtype: DTypeName
     backend: str
+    #: ``scale = 2**scale_exponent`` multiplies every value read through this object.
+    scale_exponent: int
     #: One-pass results computed on this input (e.g. the covariance), shared by the tests run on it.
-    cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    cache: dict[Any, Any] = field(repr=False)
+
+    def __init__(self, data: Array | None = None, xp: Any = None, device: Any = None,
+                 dtype: DTypeName = "float64", backend: str = "numpy",
+                 cache: dict[Any, Any] | None = None, scale_exponent: int = 0, *,
+                 storage: Array | None = None) -> None:
+        arr = storage if storage is not None else data
+        if arr is None:
+            msg = "Embeddings needs the array: pass data=... (or storage=...)."
+            raise TypeError(msg)
+        object.__setattr__(self, "storage", arr)
+        object.__setattr__(self, "xp", xp)
+        object.__setattr__(self, "device", device)
+        object.__setattr__(self, "dtype", dtype)
+        object.__setattr__(self, "backend", backend)
+        object.__setattr__(self, "scale_exponent", int(scale_exponent))
+        object.__setattr__(self, "cache", {} if cache is None else cache)
 
     @property
     def n_samples(self) -> int:
-        return int(self.data.shape[0])
+        return int(self.storage.shape[0])
 
     @property
     def n_features(self) -> int:
-        return int(self.data.shape[1])
+        return int(self.storage.shape[1])
 
     @property
     def float(self) -> Any:
         """The compute dtype of the namespace."""
         return float_dtype(self.xp, self.dtype)
 
+    @property
+    def float_itemsize(self) -> int:
+        """Bytes per value in the compute dtype (8 or 4)."""
+        return 8 if self.dtype == "float64" else 4
+
+    @property
+    def is_numpy(self) -> bool:
+        """Whether the storage is a NumPy array (the host fast paths apply)."""
+        return isinstance(self.storage, np.ndarray)
+
+    @property
+    def scale(self) -> builtins.float:  # (``float`` is the compute-dtype property here)
+        """The exact power of two applied to every value read (1.0 for moderate magnitudes)."""
+        return math.ldexp(1.0, self.scale_exponent)
+
+    @property
+    def data(self) -> Array:
+        """The whole matrix in the storage dtype, scaled by :attr:`scale`.
+
+        The caller's array itself when no scale applies (the usual case). Otherwise a scaled copy,
+        made once and kept: prefer :meth:`rows`, :meth:`cols` or :meth:`rows_into`, which scale one
+        block at a time.
+        """
+        if self.scale_exponent == 0:
+            return self.storage
+        scaled = self.cache.get(_SCALED_DATA)
+        if scaled is None:
+            with _MATERIALISE_LOCK:
+                scaled = self.cache.get(_SCALED_DATA)
+                if scaled is None:
+                    scaled = self.cache[_SCALED_DATA] = self.storage * self.scale
+        return scaled
+
     def rows(self, start: int, stop: int) -> Array:
-        """Rows ``start:stop`` in the compute dtype (a view when no cast is needed)."""
-        return self._cast(self.data[start:stop, :])
+        """Rows ``start:stop`` in the compute dtype (a view when no cast or scale is needed)."""
+        return self._cast(self.storage[start:stop, :])
+
+    def rows64(self, start: int, stop: int) -> Array:
+        """Rows ``start:stop`` in float64 whatever the compute dtype (for sums that feed whitening)."""
+        return self._cast(self.storage[start:stop, :], self.xp.float64)
 
     def cols(self, start: int, stop: int) -> Array:
         """Columns ``start:stop`` in the compute dtype."""
-        return self._cast(self.data[:, start:stop])
+        return self._cast(self.storage[:, start:stop])
 
     def full(self) -> Array:
-        """The whole matrix in the compute dtype (a copy only when the storage dtype differs)."""
-        return self._cast(self.data)
+        """The whole matrix in the compute dtype (a copy only when the dtype differs or a scale applies)."""
+        return self._cast(self.storage)
 
-    def _cast(self, a: Array) -> Array:
-        if a.dtype == self.float:
-            return a
-        return self.xp.astype(a, self.float)
+    def rows_into(self, start: int, stop: int, out: np.ndarray, *, subtract: Any = None) -> np.ndarray:
+        """Write rows ``start:stop`` (scaled, minus ``subtract`` when given) into the NumPy buffer ``out``.
+
+        One pass over the block in the common unscaled case (``np.copyto`` or ``np.subtract``), so the
+        host fast paths keep their speed; ``out`` fixes the dtype.
+        """
+        src = self.storage[start:stop]
+        if self.scale_exponent == 0:
+            if subtract is None:
+                np.copyto(out, src)
+            else:
+                np.subtract(src, subtract, out=out)
+            return out
+        np.multiply(src, self.scale, out=out)
+        if subtract is not None:
+            out -= subtract
+        return out
+
+    def unscale(self, value: Any, power: int = 1) -> Any:
+        """``value / scale**power``: a scale-equivariant output back in the units of the input.
+
+        Exact (a power of two), and correctly rounded where the true value under- or overflows.
+        """
+        e = -power * self.scale_exponent
+        if e == 0 or value is None:
+            return value
+        if isinstance(value, np.ndarray) or np.isscalar(value):
+            return ldexp(value, e)
+        half = e // 2  # device arrays: two exact multiplications keep each factor representable
+        return value * math.ldexp(1.0, half) * math.ldexp(1.0, e - half)
+
+    def _cast(self, a: Array, to: Any = None) -> Array:
+        to = self.float if to is None else to
+        e = self.scale_exponent
+        if e == 0:
+            return a if a.dtype == to else self.xp.astype(a, to)
+        s = math.ldexp(1.0, e)
+        if a.dtype == to:
+            return a * s
+        if _itemsize(a.dtype) > _itemsize(to):  # narrowing: scale first, then round
+            return self.xp.astype(a * s, to)
+        out = self.xp.astype(a, to)  # a fresh array, so scaling in place is safe
+        out *= s
+        return out
 
     def asarray(self, a: Any) -> Array:
         """A host array moved to this input's namespace, device and compute dtype."""
         return self.xp.asarray(np.ascontiguousarray(a), dtype=self.float, device=self.device)
+
+
+#: Cache key of the scaled copy made by :attr:`Embeddings.data` (only when a scale applies).
+_SCALED_DATA = "scaled_data"
+
+
+def ldexp(value: Any, exponent: int) -> Any:
+    """``value * 2**exponent`` for a float or host array: exact, and IEEE-rounded (to 0 or inf, with no
+    error or warning) where the true value leaves the float64 range. None stays None."""
+    if value is None or exponent == 0:
+        return value
+    with np.errstate(over="ignore", under="ignore"):
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            return np.ldexp(value, int(exponent))  # keeps float32 arrays float32
+        out = np.ldexp(np.asarray(value, dtype=np.float64), int(exponent))
+    return out if isinstance(value, np.ndarray) else float(out)
+
+
+def _itemsize(dtype: Any) -> int:
+    if is_torch_dtype(dtype):
+        return int(dtype.itemsize)
+    return int(np.dtype(dtype).itemsize)
+
+
+def is_torch_dtype(dtype: Any) -> bool:
+    """Whether ``dtype`` is a torch dtype (without importing torch)."""
+    return type(dtype).__module__.startswith("torch")
 
 
 def _describe(x: Any) -> str:
@@ -159,7 +298,7 @@ def check_embeddings(
     if isinstance(x, Embeddings):
         if x.dtype == dtype and x.n_samples >= min_samples and x.n_features >= min_features:
             return x  # already validated; keeps its cache of one-pass results
-        x = x.data
+        x = x.storage  # the caller's values: the scale is chosen again for the new compute dtype
     arr = _to_array(x, name, dtype)
     xp, device = namespace_of(arr)
     if arr.ndim != 2:
@@ -184,15 +323,55 @@ def check_embeddings(
     if d < min_features:
         msg = f"`{name}` has {d} feature(s); at least {min_features} are needed here."
         raise ValueError(msg)
-    _check_finite(arr, xp, name)
-    return Embeddings(data=arr, xp=xp, device=device, dtype=dtype, backend=backend_name(xp))
+    lo, hi = _value_range(arr, xp)
+    _check_finite(arr, xp, name, (lo, hi))
+    scale_exponent = _scale_exponent(max(-lo, hi), arr.dtype, dtype)
+    return Embeddings(data=arr, xp=xp, device=device, dtype=dtype, backend=backend_name(xp),
+                      scale_exponent=scale_exponent)
 
 
-def _check_finite(arr: Array, xp: Any, name: str) -> None:
+def _value_range(arr: Array, xp: Any) -> tuple[float, float]:
+    """``(min, max)`` of every value in one pass (NaN when any value is NaN): the cheap first check of
+    finiteness and the magnitude that sets the scale. NumPy input is read in ~1 MiB row blocks (both
+    reductions run on a block while it is in cache: faster than two whole-array passes, and one read
+    of a memory-mapped file); torch uses ``aminmax`` (one kernel, one host transfer)."""
+    if isinstance(arr, np.ndarray):
+        n, d = (int(s) for s in arr.shape)
+        highs, lows = [], []
+        for a, b in row_blocks(n, max(1, 2**17 // max(1, d))):
+            block = arr[a:b]
+            highs.append(block.max())
+            lows.append(block.min())
+        return float(np.min(lows)), float(np.max(highs))
+    if is_torch(arr):
+        lo, hi = arr.aminmax()
+        host = _host(xp.stack([lo, hi]))
+        return float(host[0]), float(host[1])
+    lo_hi = (float(xp.min(arr)), float(xp.max(arr)))  # other libraries: NaN in min/max is unspecified
+    if math.isfinite(lo_hi[0]) and math.isfinite(lo_hi[1]) and not bool(xp.all(xp.isfinite(arr))):
+        return math.nan, math.nan
+    return lo_hi
+
+
+def _scale_exponent(max_abs: float, storage_dtype: Any, compute: DTypeName) -> int:
+    """The power of two that brings ``max_abs`` into the safe range of the narrower of the storage and
+    compute dtypes (0 when it already lies there, or when every value is zero)."""
+    if not max_abs > 0:
+        return 0
+    width = min(_itemsize(storage_dtype), 8 if compute == "float64" else 4)
+    lo, hi = SAFE_EXPONENTS[width]
+    _, e = math.frexp(max_abs)  # max_abs = m * 2**e with 0.5 <= m < 1
+    if lo <= e <= hi:
+        return 0
+    # scaled maximum in [0.5, 1); the clip keeps the factor representable in the storage dtype
+    top = 127 if _itemsize(storage_dtype) == 4 else 1023
+    return int(min(-e, top))
+
+
+def _check_finite(arr: Array, xp: Any, name: str, value_range: tuple[float, float] | None = None) -> None:
     """One cheap reduction; the detailed (blocked) scan runs only when something is off."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = xp.sum(arr, dtype=xp.float64) if arr.dtype != xp.float64 else xp.sum(arr)
-    if bool(xp.isfinite(total)):
+    lo, hi = _value_range(arr, xp) if value_range is None else value_range
+    if math.isfinite(lo) and math.isfinite(hi):
         return
     bad_rows: list[int] = []
     bad_cols: set[int] = set()
@@ -207,7 +386,7 @@ def _check_finite(arr: Array, xp: Any, name: str) -> None:
         n_bad_rows += int(rows.size)
         bad_rows.extend(int(r) for r in rows[: max(0, 10 - len(bad_rows))])
         bad_cols.update(int(c) for c in np.nonzero(bad.any(axis=0))[0][:10])
-    if n_bad_rows == 0:  # the sum overflowed but every value is finite
+    if n_bad_rows == 0:  # pragma: no cover - the reductions disagree with the element-wise scan
         return
     msg = (f"`{name}` contains NaN or Inf in {n_bad_rows} row(s) (first rows {bad_rows}, columns "
            f"{sorted(bad_cols)[:10]}). Statistics of non-finite values are undefined: drop those rows "
@@ -233,41 +412,69 @@ def check_nonconstant(variances: np.ndarray, *, name: str = "x", what: str = "co
         raise ValueError(msg)
 
 
+class InvalidOptionError(ValueError, TypeError):
+    """An option (keyword argument) of the wrong type or value. It is both a ValueError and a
+    TypeError, so either ``except`` clause catches it (scikit-learn's convention for parameters)."""
+
+
+def _got(value: Any) -> str:
+    """``value!r (type)``, shortened, for error messages."""
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
 def check_positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
-    """Validate an integer option (rejects bools and floats)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        msg = f"`{name}` must be an integer >= {minimum}; got {value!r} ({type(value).__name__})."
-        raise TypeError(msg)
+    """Validate an integer option ``>= minimum``: Python and NumPy integers only (no bools, floats,
+    strings or None), with a message that names the option."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
+            hint = f"Pass it as an int: {name}={int(value)}."
+        else:
+            hint = f"Pass a whole number (a Python or NumPy int) >= {minimum}."
+        msg = f"`{name}` must be an integer >= {minimum}; got {_got(value)}. {hint}"
+        raise InvalidOptionError(msg)
     if value < minimum:
-        msg = f"`{name}` must be an integer >= {minimum}; got {value}."
+        msg = f"`{name}` must be an integer >= {minimum}; got {int(value)}. Pass a value >= {minimum}."
         raise ValueError(msg)
     return int(value)
 
 
 def check_probability(value: Any, name: str) -> float:
-    """Validate a level in the open interval (0, 1)."""
+    """Validate a level in the open interval (0, 1): a real number (Python or NumPy), not a bool,
+    string or None, and not NaN."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        msg = (f"`{name}` must be a number strictly between 0 and 1; got {_got(value)}. "
+               f"Pass a float, e.g. {name}=0.05.")
+        raise InvalidOptionError(msg)
     v = float(value)
     if not 0.0 < v < 1.0:
-        msg = f"`{name}` must lie strictly between 0 and 1; got {value!r}."
+        msg = f"`{name}` must lie strictly between 0 and 1; got {value!r}. Pass e.g. {name}=0.05."
         raise ValueError(msg)
     return v
 
 
 def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
-    """Validate a string option."""
-    if value not in choices:
-        msg = f"`{name}` must be one of {list(choices)}; got {value!r}."
-        raise ValueError(msg)
+    """Validate a string option (exact match; None, non-strings and unknown names are refused)."""
+    if not isinstance(value, str) or value not in choices:
+        close = [c for c in choices if isinstance(value, str) and c.lower() == value.strip().lower()]
+        hint = f" Did you mean {close[0]!r}?" if close else f" Pass e.g. {name}={choices[0]!r}."
+        msg = f"`{name}` must be one of {list(choices)}; got {_got(value)}.{hint}"
+        raise InvalidOptionError(msg) if not isinstance(value, str) else ValueError(msg)
     return str(value)
 
 
 __all__ = [
     "MIN_SAMPLES",
+    "SAFE_EXPONENTS",
     "Embeddings",
+    "InvalidOptionError",
     "array_api_compat",
     "check_choice",
     "check_embeddings",
     "check_nonconstant",
     "check_positive_int",
     "check_probability",
+    "ldexp",
 ]

@@ -184,18 +184,31 @@ def analyze(
     >>> print(f"{report.coordinates.ad_mean:.2f}")
     0.39
     """
+    from ._budget import check_budget
+    from ._random import spawn_generators
+
     chosen, mode = _resolve_tests(tests)
     check_positive_int(n_projections, "n_projections")
     check_probability(alpha, "alpha")
     check_choice(dtype, "dtype", ("float64", "float32"))
+    check_positive_int(n_resamples, "n_resamples", minimum=0)
+    if n_null is not None:
+        check_positive_int(n_null, "n_null", minimum=0)
+    if block_size is not None:
+        check_positive_int(block_size, "block_size")
     emb = check_embeddings(x, dtype=dtype)
     n, d = emb.n_samples, emb.n_features
+    check_budget(n_samples=n, n_features=d, where="analyze",
+                 n_projections=n_projections if {"projections", "distance"} & set(chosen) else None,
+                 n_null=n_null if "distance" in chosen else None,
+                 n_resamples=n_resamples if "energy" in chosen else None, block_size=block_size,
+                 tiles=bool({"mardia", "henze_zirkler", "energy"} & set(chosen)),
+                 itemsize=4 if dtype == "float32" else 8)
     seed = seed_of(rng)
     import numpy as np
 
-    gen = np.random.default_rng(rng)
     # Independent streams so adding a test never changes another test's directions.
-    proj_seed, dist_seed, energy_seed = gen.spawn(3)
+    proj_seed, dist_seed, energy_seed = spawn_generators(rng, 3)
 
     results: dict[str, Any] = {}
     skipped: dict[str, str] = {}

@@ -168,3 +168,153 @@ def test_device_special_functions_match_scipy_in_the_tails():
     np.testing.assert_allclose(log_ndtr(xt, torch.as_tensor(z)).numpy(), special.log_ndtr(z), rtol=1e-12)
     p = np.array([1e-300, 1e-10, 0.3, 0.5, 0.99])
     np.testing.assert_allclose(ndtri(xt, torch.as_tensor(p)).numpy(), special.ndtri(p), rtol=1e-10)
+
+
+# ------------------------------------------------------------------ option validators name the option
+_BAD_OPTIONS = [None, "0.05", float("nan"), True, False, [1], np.bool_(True)]
+
+
+@pytest.mark.parametrize("value", _BAD_OPTIONS)
+def test_check_probability_names_the_option(value):
+    from gaussprobe._validation import check_probability
+
+    with pytest.raises((TypeError, ValueError), match=r"`alpha` must .*strictly between 0 and 1.*got") as info:
+        check_probability(value, "alpha")
+    assert "Pass" in str(info.value)
+
+
+@pytest.mark.parametrize("value", [*_BAD_OPTIONS, 2.5, 256.0, 0, -3])
+def test_check_positive_int_names_the_option(value):
+    from gaussprobe._validation import check_positive_int
+
+    with pytest.raises((TypeError, ValueError), match=r"`n_projections` must be an integer >= 1; got") as info:
+        check_positive_int(value, "n_projections")
+    assert "Pass" in str(info.value)
+
+
+@pytest.mark.parametrize("value", [None, 3, np.float64, "FLOAT64", ["float64"]])
+def test_check_choice_names_the_option(value):
+    from gaussprobe._validation import check_choice
+
+    with pytest.raises((TypeError, ValueError), match=r"`dtype` must be one of \['float64', 'float32'\]"):
+        check_choice(value, "dtype", ("float64", "float32"))
+
+
+def test_option_type_errors_are_both_type_and_value_errors():
+    from gaussprobe._validation import InvalidOptionError, check_probability
+
+    with pytest.raises(InvalidOptionError) as info:
+        check_probability(None, "alpha")
+    assert isinstance(info.value, TypeError) and isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize(("kwargs", "name"), [({"alpha": None}, "alpha"), ({"alpha": "0.05"}, "alpha"),
+                                              ({"alpha": float("nan")}, "alpha"), ({"alpha": True}, "alpha"),
+                                              ({"n_projections": None}, "n_projections"),
+                                              ({"n_projections": "256"}, "n_projections"),
+                                              ({"n_null": float("nan")}, "n_null"),
+                                              ({"n_resamples": True}, "n_resamples"),
+                                              ({"block_size": "big"}, "block_size"),
+                                              ({"dtype": None}, "dtype")])
+def test_analyze_option_errors_name_the_option(rng, kwargs, name):
+    import gaussprobe as gp
+
+    with pytest.raises((TypeError, ValueError), match=f"`{name}`"):
+        gp.analyze(rng.standard_normal((50, 3)), **kwargs)
+
+
+def test_good_options_pass_through():
+    from gaussprobe._validation import check_choice, check_positive_int, check_probability
+
+    assert check_probability(np.float32(0.25), "alpha") == 0.25
+    assert check_positive_int(np.int64(7), "k") == 7
+    assert check_choice("float32", "dtype", ("float64", "float32")) == "float32"
+
+
+# ---------------------------------------------------------------------------- every RNGLike works
+def _rngs():
+    return {
+        "none": None, "int": 3, "numpy-int": np.int64(3), "seed-sequence": np.random.SeedSequence(3),
+        "generator": np.random.default_rng(3), "bit-generator": np.random.PCG64(3),
+        "random-state": np.random.RandomState(3),
+        "legacy-generator": np.random.default_rng(np.random.RandomState(3)),  # cannot spawn by itself
+    }
+
+
+@pytest.mark.parametrize("kind", list(_rngs()))
+def test_every_rnglike_is_accepted_by_analyze(kind):
+    import gaussprobe as gp
+
+    x = np.random.default_rng(0).standard_normal((60, 3))
+    report = gp.analyze(x, rng=_rngs()[kind], tests=["projections", "distance", "energy"], n_resamples=9)
+    assert report.projections is not None and report.energy is not None
+
+
+@pytest.mark.parametrize("kind", ["int", "numpy-int", "seed-sequence", "random-state"])
+def test_seeded_rnglikes_are_reproducible(kind):
+    import gaussprobe as gp
+
+    x = np.random.default_rng(0).standard_normal((60, 3))
+    a = gp.analyze(x, rng=_rngs()[kind], tests=["distance"])
+    b = gp.analyze(x, rng=_rngs()[kind], tests=["distance"])
+    np.testing.assert_array_equal(a.distance.sliced.null_statistics, b.distance.sliced.null_statistics)
+
+
+def test_int_seeds_keep_their_streams():
+    from gaussprobe._random import as_generator, spawn_generators
+
+    assert as_generator(5).random() == np.random.default_rng(5).random()
+    children = spawn_generators(5, 3)
+    expected = np.random.default_rng(5).spawn(3)
+    assert [c.random() for c in children] == [e.random() for e in expected]
+    gen = np.random.default_rng(1)
+    assert as_generator(gen) is gen
+
+
+@pytest.mark.parametrize("bad", [True, 1.5, "seed", [1, 2], -1, object()])
+def test_bad_rng_is_a_clear_error(bad):
+    import gaussprobe as gp
+    from gaussprobe._random import as_generator
+
+    with pytest.raises((TypeError, ValueError), match=r"`rng` must be .*RandomState"):
+        as_generator(bad)
+    with pytest.raises((TypeError, ValueError), match="`rng`"):
+        gp.projection_normality(np.random.default_rng(0).standard_normal((30, 2)), rng=bad)
+
+
+@pytest.mark.parametrize("fn", ["projection_normality", "isotropic_distance", "energy_test"])
+def test_public_functions_accept_random_state(fn):
+    import gaussprobe as gp
+
+    x = np.random.default_rng(0).standard_normal((60, 3))
+    kwargs = {"n_resamples": 9} if fn == "energy_test" else {}
+    a = getattr(gp, fn)(x, rng=np.random.RandomState(4), **kwargs)
+    b = getattr(gp, fn)(x, rng=np.random.RandomState(4), **kwargs)
+    assert a.to_dict() == b.to_dict()
+
+
+# ----------------------------------------------------------------- value range and finiteness check
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nonfinite_is_found_by_the_value_range(rng, bad):
+    x = rng.standard_normal((5000, 7)).astype(np.float32)
+    x[4321, 5] = bad
+    with pytest.raises(ValueError, match=r"1 row\(s\) \(first rows \[4321\], columns \[5\]"):
+        check_embeddings(x)
+
+
+@pytest.mark.torch
+def test_nonfinite_torch_is_found(rng):
+    torch = pytest.importorskip("torch")
+    x = torch.as_tensor(rng.standard_normal((30, 3)))
+    x[4, 1] = float("nan")
+    with pytest.raises(ValueError, match=r"first rows \[4\]"):
+        check_embeddings(x)
+
+
+def test_block_size_larger_than_the_input_is_clamped(rng):
+    from gaussprobe.stats._moments import covariance_state
+
+    x = rng.standard_normal((40, 3))
+    emb = check_embeddings(x)
+    state = covariance_state(emb, block_size=10**12)  # no buffer of 10**12 rows is allocated
+    np.testing.assert_allclose(state.covariance(), np.cov(x.T, bias=True), rtol=1e-12)

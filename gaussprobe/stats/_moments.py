@@ -88,7 +88,7 @@ def covariance_state(emb: Embeddings, *, block_size: int | None = None) -> Covar
     cached = emb.cache.get(key)
     if cached is None:
         bs = block_size or pass_rows(emb.n_features)
-        cached = (_host_covariance_state(emb, bs) if isinstance(emb.data, np.ndarray)
+        cached = (_host_covariance_state(emb, bs) if emb.is_numpy
                   else _device_covariance_state(emb, bs))
         emb.cache[key] = cached
     # a fresh state object (merge() rebinds its fields, so the cached arrays are never modified)
@@ -114,8 +114,7 @@ def _device_covariance_state(emb: Embeddings, bs: int) -> CovarianceState:
     xp = emb.xp
     state = CovarianceState.empty(xp, emb.n_features, dtype=xp.float64, device=emb.device)
     for a, b in row_blocks(emb.n_samples, bs):
-        x = emb.data[a:b, :]
-        state.update(x if x.dtype == xp.float64 else xp.astype(x, xp.float64), xp)
+        state.update(emb.rows64(a, b), xp)
     return state
 
 
@@ -134,10 +133,13 @@ def _host_covariance_state(emb: Embeddings, bs: int, directions: np.ndarray | No
     from .._kernels.gram import parallel_map, split_range, worker_count
 
     n, d = emb.n_samples, emb.n_features
-    x = emb.data
+    bs = max(1, min(bs, n))  # the reused buffers never exceed the input
     blocks = list(row_blocks(n, bs))
     spread = np.unique(np.linspace(0, n - 1, min(n, 4096)).round().astype(np.intp))
-    shift = np.mean(x[spread], axis=0, dtype=np.float64)
+    sample = np.asarray(emb.storage[spread], dtype=np.float64)  # a small copy (fancy index)
+    if emb.scale_exponent:
+        sample *= emb.scale
+    shift = sample.mean(axis=0)
     k = 0 if directions is None else int(directions.shape[1])
     u = None if directions is None else emb.asarray(directions)  # compute dtype, as project_rows
     threads = worker_count(2.0 * n * d * (d + k))
@@ -150,7 +152,7 @@ def _host_covariance_state(emb: Embeddings, bs: int, directions: np.ndarray | No
         for i in chunk:
             a, b = blocks[i]
             c = buf[: b - a]
-            np.copyto(c, x[a:b])  # one upcast per block, shared by everything below
+            emb.rows_into(a, b, c)  # one upcast (and scale) per block, shared by everything below
             if u is not None and out is not None:
                 np.matmul(c if emb.dtype == "float64" else emb.rows(a, b), u, out=out[a:b])
             if sq_norms is not None:
@@ -182,7 +184,7 @@ def projection_and_covariance(emb: Embeddings, directions: np.ndarray, *,
     Other namespaces, or a covariance already cached, take the two separate passes.
     """
     key = ("covariance", block_size)
-    if key in emb.cache or not isinstance(emb.data, np.ndarray):
+    if key in emb.cache or not emb.is_numpy:
         covariance_state(emb, block_size=block_size)
         return project_rows(emb, directions, block_size=block_size)
     out = np.empty((emb.n_samples, int(directions.shape[1])), dtype=emb.float)
@@ -331,7 +333,7 @@ def principal_projection(x: Any, /, *, n_components: int | None = None, dtype: s
     assert spec.eigenvectors is not None  # computed with vectors=True
     v = spec.eigenvectors[:, emb.n_features - k:]
     v = xp.flip(v, axis=1)
-    return (emb.full() - state.mean) @ v
+    return emb.unscale((emb.full() - state.mean) @ v)  # scores in the units of the input
 
 
 __all__ = [

@@ -56,11 +56,7 @@ class Whitening:
 
     def block(self, start: int, stop: int) -> Array:
         """Whitened rows ``start:stop`` in float64 (on the input's device)."""
-        xp = self.emb.xp
-        x = self.emb.data[start:stop, :]
-        if x.dtype != xp.float64:
-            x = xp.astype(x, xp.float64)
-        return (x - self.mean) @ self.transform
+        return (self.emb.rows64(start, stop) - self.mean) @ self.transform
 
 
 def check_covariance(covariance: Any) -> int:
@@ -104,7 +100,7 @@ def whitened_rows(wh: Whitening, *, scale: float = 1.0) -> tuple[Array, Array]:
     n, d = emb.n_samples, emb.n_features
     bs = pass_rows(d)
     w = wh.transform * scale if scale != 1.0 else wh.transform
-    if not isinstance(emb.data, np.ndarray):
+    if not emb.is_numpy:
         z = xp.empty((n, d), dtype=emb.float, device=emb.device)
         r = xp.empty((n,), dtype=xp.float64, device=emb.device)
         for a, b in row_blocks(n, bs):
@@ -113,7 +109,6 @@ def whitened_rows(wh: Whitening, *, scale: float = 1.0) -> tuple[Array, Array]:
             zs = zb * scale if scale != 1.0 else zb
             z[a:b, :] = zs if emb.float == xp.float64 else xp.astype(zs, emb.float)
         return z, r
-    x = emb.data
     mean = np.asarray(wh.mean)
     factor = _triangular_factor(np.asarray(w))
     out_dtype = np.float64 if emb.dtype == "float64" else np.float32
@@ -129,7 +124,7 @@ def whitened_rows(wh: Whitening, *, scale: float = 1.0) -> tuple[Array, Array]:
         for k in chunk:
             a, b = blocks[k]
             target = z_np[a:b] if c is None else c[: b - a]
-            np.subtract(x[a:b], mean, out=target)
+            emb.rows_into(a, b, target, subtract=mean)
             # rows times the lower-triangular factor, in place: (target L)ᵀ = Lᵀ targetᵀ, and targetᵀ
             # is the Fortran-ordered view of the C-ordered block (half the flops of a full GEMM)
             trmm(1.0, factor, target.T, side=0, lower=1, trans_a=1, overwrite_b=1)

@@ -21,11 +21,12 @@ import array_api_compat
 import numpy as np
 
 from .._backend import block_rows_for, namespace_of, row_blocks, to_numpy
-from .._random import has_orthogonal_columns, random_directions
+from .._budget import check_budget
+from .._random import as_generator, has_orthogonal_columns, random_directions
 from .._reference import Reference
 from .._results import Result, TestResult
 from .._typing import Array, ArrayLike, DTypeName, RNGLike
-from .._validation import Embeddings, check_embeddings, check_positive_int
+from .._validation import Embeddings, check_embeddings, check_positive_int, ldexp
 from ._moments import project_rows
 from .spectrum import (
     SpectrumResult,
@@ -34,6 +35,7 @@ from .spectrum import (
     require_variance,
     spectrum_result,
     sphericity_from_u,
+    unscale_spectrum,
     warn_if_rank_deficient,
 )
 
@@ -208,6 +210,17 @@ def _with_reference(bw: BuresWassersteinResult, n: int, d: int) -> BuresWasserst
     return dataclasses.replace(bw, normalized_reference=ref.bw_normalized,
                                mean_part_reference=ref.bw_mean_part,
                                anisotropy_part_reference=ref.bw_anisotropy_part)
+
+
+def _unscale_bw(bw: BuresWassersteinResult, scale_exponent: int) -> BuresWassersteinResult:
+    """``bw`` in the units of the input when it was computed on ``2**scale_exponent · x``: distances
+    and scales divide by the factor, squared ones by its square; the normalised parts are scale-free."""
+    if not scale_exponent:
+        return bw
+    e = -scale_exponent
+    return dataclasses.replace(bw, w2=ldexp(bw.w2, e), sigma=ldexp(bw.sigma, e),
+                               w2_squared=ldexp(bw.w2_squared, 2 * e),
+                               second_moment=ldexp(bw.second_moment, 2 * e))
 
 
 def bures_wasserstein_isotropic(mean: ArrayLike, covariance: ArrayLike, /) -> BuresWassersteinResult:
@@ -417,7 +430,7 @@ def null_sliced_statistics(n: int, directions: np.ndarray, n_null: int, rng: RNG
     with orthogonal directions each works on a few directions at a time (about 10 MiB), otherwise it
     needs about ``4 n (k + min(d, k))`` bytes.
     """
-    gen = np.random.default_rng(rng)
+    gen = as_generator(rng)
     k = int(directions.shape[1])
     m, floor = normal_cell_means(n) if cell_means is None else cell_means
     m32 = m.astype(np.float32)
@@ -628,7 +641,9 @@ def isotropic_distance(x: ArrayLike, /, *, rng: RNGLike = None, n_projections: i
     """
     emb = check_embeddings(x, dtype=dtype, min_features=2)
     k = check_positive_int(n_projections, "n_projections")
-    gen = np.random.default_rng(rng)
+    check_budget(n_samples=emb.n_samples, n_features=emb.n_features, where="isotropic_distance",
+                 n_projections=k, n_null=n_null, block_size=block_size, itemsize=emb.float_itemsize)
+    gen = as_generator(rng)
     directions = random_directions(emb.n_features, k, gen)
     projections = project_rows(emb, directions, block_size=block_size)
     return distance_from_projections(emb, directions, projections, rng=gen, n_null=n_null,
@@ -645,15 +660,16 @@ def distance_from_projections(emb: Embeddings, directions: np.ndarray, projectio
     distance; ``rng`` seeds the null replicates.
     """
     n_null = _resolve_n_null(n_null, emb.n_samples, int(directions.shape[1]))
-    gen = np.random.default_rng(rng)
+    gen = as_generator(rng)
     moments = centred_moments(emb, block_size=block_size)
     require_variance(moments)
     warn_if_rank_deficient(moments)
-    spec = spectrum_result(moments)
+    spec = unscale_spectrum(spectrum_result(moments), emb.scale_exponent)
     sphericity = sphericity_from_u(john_u(np.clip(moments.eigenvalues, 0.0, None)),
                                    n_samples=emb.n_samples, n_features=emb.n_features)
     bw = _with_reference(_bw_from_eigenvalues(float(moments.mean @ moments.mean), moments.eigenvalues),
                          emb.n_samples, emb.n_features)
+    bw = _unscale_bw(bw, emb.scale_exponent)
 
     if per_direction is None:
         sliced = sliced_w2_from_projections(projections, directions, rng=gen, n_null=n_null)

@@ -22,11 +22,12 @@ from typing import Any
 import numpy as np
 
 from .._backend import block_rows_for, row_blocks, to_numpy
+from .._budget import check_budget
 from .._pvalues import normal_sf
 from .._reference import Reference
 from .._results import Result, TestResult
 from .._typing import ArrayLike, DTypeName
-from .._validation import Embeddings, check_embeddings
+from .._validation import Embeddings, check_embeddings, ldexp
 from .._warnings import RankDeficiencyWarning
 from ._moments import covariance_state, spectrum
 
@@ -279,6 +280,17 @@ def spectrum_result(moments: CentredMoments) -> SpectrumResult:
     )
 
 
+def unscale_spectrum(result: SpectrumResult, scale_exponent: int) -> SpectrumResult:
+    """``result`` in the units of the input when it was computed on ``2**scale_exponent · x`` (see
+    :class:`~gaussprobe._validation.Embeddings`): eigenvalues, trace and rank tolerance scale by the
+    square; every other measure is scale-free."""
+    if not scale_exponent:
+        return result
+    e = -2 * scale_exponent
+    return dataclasses.replace(result, eigenvalues=ldexp(result.eigenvalues, e),
+                               trace=ldexp(result.trace, e), rank_tolerance=ldexp(result.rank_tolerance, e))
+
+
 def warn_if_rank_deficient(moments: CentredMoments, *, stacklevel: int = 3) -> None:
     """RankDeficiencyWarning when the rank is below ``min(d, n − 1)`` (below what n alone allows)."""
     n, d = moments.n_samples, moments.n_features
@@ -363,10 +375,12 @@ def covariance_spectrum(x: ArrayLike, /, *, dtype: DTypeName = "float64",
     7.99
     """
     emb = _check(x, dtype)
+    check_budget(n_samples=emb.n_samples, n_features=emb.n_features, where="covariance_spectrum",
+                 block_size=block_size)
     moments = centred_moments(emb, block_size=block_size)
     require_variance(moments)
     warn_if_rank_deficient(moments)
-    return spectrum_result(moments)
+    return unscale_spectrum(spectrum_result(moments), emb.scale_exponent)
 
 
 def sphericity_test(x: ArrayLike, /, *, dtype: DTypeName = "float64",
@@ -426,6 +440,8 @@ def sphericity_test(x: ArrayLike, /, *, dtype: DTypeName = "float64",
     2.0e-15
     """
     emb = _check(x, dtype)
+    check_budget(n_samples=emb.n_samples, n_features=emb.n_features, where="sphericity_test",
+                 block_size=block_size)
     tr, tr2 = centred_traces(emb, block_size=block_size)
     if not tr > 0:
         msg = "`x` has zero variance (every row is identical); sphericity is undefined."

@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 
 from .._backend import block_rows_for, namespace_of, row_blocks, to_numpy
+from .._budget import check_budget
 from .._reference import Reference, cv_ratio_reference
 from .._results import Result
 from .._typing import Array, ArrayLike, DTypeName
-from .._validation import Embeddings, check_embeddings
+from .._validation import Embeddings, check_embeddings, ldexp
 from .._warnings import UninformativeWarning
 from ._moments import cached_mean, cached_row_norms
 
@@ -165,6 +166,9 @@ class ThinShellState:
     m2: Any = None
     norms: list[Any] = dataclasses.field(default_factory=list)
     _xp: Any = dataclasses.field(default=None, repr=False)
+    #: The stored norms are ``2**scale_exponent`` times the true ones (an exact power of two chosen by
+    #: validation for inputs of extreme magnitude; set by the first block, 0 for most inputs).
+    scale_exponent: int | None = None
 
     def update(self, block: ArrayLike) -> ThinShellState:
         """Fold the rows of ``block`` (shape ``(b, n_features)``, any backend) into the state."""
@@ -173,10 +177,14 @@ class ThinShellState:
             msg = (f"`block` has {emb.n_features} features but the state was built for "
                    f"n_features={self.n_features}.")
             raise ValueError(msg)
-        center = None if self.center is None else emb.asarray(to_numpy(self.center))
+        center = None if self.center is None else emb.asarray(to_numpy(self.center)) * emb.scale
+        if self.scale_exponent is None:
+            self.scale_exponent = emb.scale_exponent
+        to_state = math.ldexp(1.0, self.scale_exponent - emb.scale_exponent)  # block units -> state units
         bs = block_rows_for(self.n_features)
         for a, b in row_blocks(emb.n_samples, bs):
-            self.add_norms(_row_norms(emb, a, b, center), emb.xp)
+            norms = _row_norms(emb, a, b, center)
+            self.add_norms(norms if to_state == 1.0 else norms * to_state, emb.xp)
         return self
 
     def add_norms(self, norms: Array, xp: Any) -> ThinShellState:
@@ -188,7 +196,8 @@ class ThinShellState:
         m2b = xp.sum((norms - mb) ** 2)
         other = ThinShellState(n_features=self.n_features, center=self.center, dtype=self.dtype,
                                keep_norms=self.keep_norms, n=nb, mean=mb, m2=m2b,
-                               norms=[norms] if self.keep_norms else [], _xp=xp)
+                               norms=[norms] if self.keep_norms else [], _xp=xp,
+                               scale_exponent=self.scale_exponent)
         return self.merge(other)
 
     def merge(self, other: ThinShellState) -> ThinShellState:
@@ -198,8 +207,10 @@ class ThinShellState:
             raise ValueError(msg)
         if other.n == 0:
             return self
+        other = _in_units_of(other, self.scale_exponent if self.n else other.scale_exponent)
         if self.n == 0:
             self.n, self.mean, self.m2, self._xp = other.n, other.mean, other.m2, other._xp
+            self.scale_exponent = other.scale_exponent
             self.norms = list(other.norms) if self.keep_norms else []
             self.keep_norms = self.keep_norms and other.keep_norms
             return self
@@ -226,8 +237,23 @@ class ThinShellState:
         host = to_numpy(xp.concat(parts)).astype(np.float64)  # the one host transfer
         mean, m2 = float(host[0]), float(host[1])
         quantiles = host[2:] if self.keep_norms else None
-        return _result(mean=mean, std=math.sqrt(max(m2, 0.0) / self.n), quantiles=quantiles,
-                       levels=levels, centered=self.center is not None, n=self.n, d=self.n_features)
+        res = _result(mean=mean, std=math.sqrt(max(m2, 0.0) / self.n), quantiles=quantiles,
+                      levels=levels, centered=self.center is not None, n=self.n, d=self.n_features)
+        e = self.scale_exponent or 0
+        if e == 0:
+            return res
+        return dataclasses.replace(res, mean=ldexp(res.mean, -e), std=ldexp(res.std, -e),
+                                   quantiles=ldexp(quantiles, -e))
+
+
+def _in_units_of(state: ThinShellState, e: int | None) -> ThinShellState:
+    """``state`` with its norms, mean and M2 expressed at scale ``2**e`` (exact: a power of two)."""
+    own = state.scale_exponent or 0
+    if e is None or own == (e or 0):
+        return state
+    f = math.ldexp(1.0, e - own)
+    return dataclasses.replace(state, mean=state.mean * f, m2=state.m2 * f * f,
+                               norms=[v * f for v in state.norms], scale_exponent=e)
 
 
 # ------------------------------------------------------------------------------------- kernels
@@ -352,6 +378,8 @@ def thin_shell(x: ArrayLike, /, *, center: bool = False, dtype: DTypeName = "flo
     0.0436 vs chi(256): 0.0442
     """
     emb = check_embeddings(x, dtype=dtype, min_samples=2)
+    check_budget(n_samples=emb.n_samples, n_features=emb.n_features, where="thin_shell",
+                 block_size=block_size)
     xp = emb.xp
     bs = block_size or block_rows_for(emb.n_features)
     center_vec = None
@@ -363,13 +391,14 @@ def thin_shell(x: ArrayLike, /, *, center: bool = False, dtype: DTypeName = "flo
             for a, b in row_blocks(emb.n_samples, bs):
                 total = total + xp.sum(emb.rows(a, b), axis=0)
             center_vec = total / emb.n_samples
-    state = ThinShellState(n_features=emb.n_features, center=center_vec, dtype=dtype)
+    state = ThinShellState(n_features=emb.n_features, center=center_vec, dtype=dtype,
+                           scale_exponent=emb.scale_exponent)
     blocks = list(row_blocks(emb.n_samples, bs))
     cached = cached_row_norms(emb) if not center and emb.dtype == "float64" else None
     norms: Iterable[Array]
     if cached is not None:  # made by the pass that ``analyze`` shares (projection_and_covariance)
         norms = (cached[a:b] for a, b in blocks)
-    elif isinstance(emb.data, np.ndarray) and len(blocks) > 1:
+    elif emb.is_numpy and len(blocks) > 1:
         from .._kernels.gram import parallel_map, split_range, worker_count
 
         # norms of row blocks on threads; folded into the state in block order (same result)
