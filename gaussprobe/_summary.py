@@ -26,6 +26,23 @@ def _p(value: Any) -> str:
     return f"{v:.3g}" if v >= 1e-3 else f"{v:.2e}"
 
 
+def _ptest(test: Any) -> tuple[str, str]:
+    """The p-value cell of a TestResult-like object, and the note to print under it (if any)."""
+    if test is None:
+        return "n/a", ""
+    pvalue = getattr(test, "pvalue", None)
+    if pvalue is None or math.isnan(float(pvalue)):
+        calibration = getattr(test, "calibration", "") or "not computed"
+        return f"not shown ({calibration})", getattr(test, "note", "")
+    how = getattr(test, "calibration", "")
+    return _p(pvalue) + (f" ({how})" if how and how not in {"asymptotic", "exact moments"} else ""), ""
+
+
+def _note(lines: list[str], note: str) -> None:
+    if note:
+        lines.append(f"    note: {note}")
+
+
 def _pct(value: Any) -> str:
     return "n/a" if value is None else f"{100 * float(value):.1f}%"
 
@@ -89,6 +106,9 @@ def format_summary(report: Any) -> str:
         lines.append(_row("D'Agostino-Pearson mean p-value", _f(co.dp_mean_pvalue, ".3f"), "~0.5"))
         lines.append(_row("DP pass fraction (p > alpha)", _pct(co.dp_pass_fraction),
                           _ref(getattr(co, "dp_pass_fraction_reference", None), pct=True) or band))
+        lines.append(_row("combined p-value (Cauchy over AD p)", _p(co.combined_test.pvalue), "uniform(0, 1)"))
+        worst = ", ".join(f"{int(j)} (A^2 {co.ad_statistics[int(j)]:.3g})" for j in co.worst_coordinates[:3])
+        lines.append(f"    worst coordinates: {worst}")
     pr = report.projections
     if pr is not None:
         lines += _section(f"Random projections ({pr.n_projections} directions)")
@@ -128,17 +148,22 @@ def format_summary(report: Any) -> str:
         lines.append(f"  {'test':<40}{'statistic':>14}   p-value")
         for name, res in mv:
             if name == "mardia":
-                lines.append(_row("Mardia skewness (chi2)", _f(res.skewness_test.statistic),
-                                  _p(res.skewness_test.pvalue)))
-                lines.append(_row("Mardia kurtosis z (finite-n moments)", _f(res.kurtosis_test.statistic),
-                                  _p(res.kurtosis_test.pvalue)))
+                cell, note = _ptest(res.skewness_test)
+                lines.append(_row("Mardia skewness b1", _f(res.skewness), cell))
+                _note(lines, note)
+                cell, note = _ptest(res.kurtosis_test)
+                lines.append(_row("Mardia kurtosis z (finite-n moments)", _f(res.kurtosis_test.statistic), cell))
+                _note(lines, note)
             else:
                 label = {"henze_zirkler": "Henze-Zirkler", "royston": "Royston H",
                          "doornik_hansen": "Doornik-Hansen", "energy": "energy (Szekely-Rizzo)"}[name]
-                lines.append(_row(label, _f(res.statistic), _p(res.pvalue)))
+                cell, note = _ptest(res)
+                lines.append(_row(label, _f(res.statistic), cell))
+                _note(lines, note if getattr(res, "calibration", "") != "monte-carlo" else "")
     if report.skipped:
         lines += _section("Skipped")
         for name, reason in report.skipped.items():
             lines.append(f"  {name}: {reason}")
-    lines += ["", "Statistics report evidence only; use report.check(criteria) for a verdict.", "=" * _W]
+    lines += ["", "Statistics report evidence only; report.check() gives a verdict (preset 'gaussian').",
+              "=" * _W]
     return "\n".join(lines)

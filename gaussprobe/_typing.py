@@ -6,8 +6,9 @@ from typing import Any, Literal, TypeAlias
 
 import numpy as np
 
-#: Anything :func:`numpy.random.default_rng` accepts (SPEC 7).
-RNGLike: TypeAlias = "int | np.random.Generator | np.random.SeedSequence | None"
+#: Anything :func:`numpy.random.default_rng` accepts (SPEC 7), and a legacy ``RandomState``.
+RNGLike: TypeAlias = ("int | np.random.Generator | np.random.SeedSequence | np.random.BitGenerator"
+                      " | np.random.RandomState | None")
 #: An array of any supported library (NumPy, torch, anything with ``__array__`` or DLPack).
 ArrayLike: TypeAlias = Any
 #: An array of the input's own namespace (kept on the input's device).

@@ -192,7 +192,9 @@ def null_ad_statistics(n_samples: int, *, n_draws: int = 2000, rng: Any = 0) -> 
     A² with estimated parameters converges quickly in n, so capping the size keeps this cheap.
     """
     m = int(min(max(n_samples, 8), 5000))
-    gen = np.random.default_rng(rng)
+    from ._random import as_generator
+
+    gen = as_generator(rng)
     out = np.empty(n_draws)
     step = max(1, 2_000_000 // m)
     for a in range(0, n_draws, step):

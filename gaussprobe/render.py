@@ -28,6 +28,25 @@ class Metric:
     reference: str  # what an exact Gaussian of the same (n, d) gives (mean, 95% band), or how to read it
 
 
+def _status_word(result: Any, fail: str) -> str:
+    """``pass``, the failure word, or the criterion's own status when it is neither."""
+    status = getattr(result, "status", "")
+    if status in ("not applicable", "uninformative", "not computed"):
+        return status if result.passed else f"{fail or 'FAIL'}: {status}".strip()
+    return "pass" if result.passed else fail or "FAIL"
+
+
+def _pvalue_row(name: str, test: Any) -> Metric:
+    """A p-value row; a p-value that is not shown (not calibrated or not informative) says why."""
+    value = _get(test, "pvalue")
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        how = _get(test, "calibration") or "not computed"
+        return Metric("Multivariate", name, None, f"not shown ({how}): {_get(test, 'note') or ''}".rstrip(": "))
+    how = _get(test, "calibration")
+    suffix = f" (null: {how})" if how and how not in ("asymptotic", "exact moments") else ""
+    return Metric("Multivariate", name, value, f"uniform on [0, 1]{suffix}")
+
+
 def _get(obj: Any, *paths: str) -> Any:
     """The first attribute path that exists and is not None (tolerates evolving result layouts)."""
     for path in paths:
@@ -94,6 +113,8 @@ def metrics(report: Any) -> list[Metric]:
             Metric("Coordinates", "D'Agostino-Pearson pass fraction", _get(co, "dp_pass_fraction"),
                    _band(_get(co, "dp_pass_fraction_reference"), pct=True) or f"{_fmt(1 - alpha)}{band_text}"),
             Metric("Coordinates", "mean D'Agostino-Pearson p-value", _get(co, "dp_mean_pvalue"), "about 0.5"),
+            Metric("Coordinates", "combined p-value", _get(co, "combined_test.pvalue"),
+                   "uniform on [0, 1]; small means some coordinate is non-Gaussian"),
         ]
     pr = _get(report, "projections")
     if pr is not None:
@@ -136,16 +157,13 @@ def metrics(report: Any) -> list[Metric]:
             rows.append(Metric("Spectrum", name, _get(sp, field), _band(_get(sp, f"{field}_reference"))))
     ma = _get(report, "mardia")
     if ma is not None:
-        rows += [Metric("Multivariate", "Mardia skewness p-value", _get(ma, "skewness_test.pvalue"),
-                        "uniform on [0, 1]"),
-                 Metric("Multivariate", "Mardia kurtosis p-value", _get(ma, "kurtosis_test.pvalue"),
-                        "uniform on [0, 1]")]
+        rows += [_pvalue_row("Mardia skewness p-value", _get(ma, "skewness_test")),
+                 _pvalue_row("Mardia kurtosis p-value", _get(ma, "kurtosis_test"))]
     for name, label in (("henze_zirkler", "Henze-Zirkler"), ("royston", "Royston"),
                         ("doornik_hansen", "Doornik-Hansen"), ("energy", "energy")):
         res = _get(report, name)
         if res is not None:
-            rows.append(Metric("Multivariate", f"{label} p-value", _get(res, "pvalue", "test.pvalue"),
-                               "uniform on [0, 1]"))
+            rows.append(_pvalue_row(f"{label} p-value", res))
     return rows
 
 
@@ -267,7 +285,7 @@ def to_markdown(report: Any, *, outcome: Any = None, title: str | None = None, s
             op = "<=" if r.kind == "max" else ">="
             note = f" ({_md_escape(r.note)})" if getattr(r, "note", "") else ""
             lines.append(f"| `{r.name}` | {_fmt(r.observed)} | {op} {_fmt(r.limit)} | "
-                         f"{'pass' if r.passed else '**FAIL**'}{note} |")
+                         f"{_status_word(r, '**FAIL**')}{note} |")
         lines.append("")
     lines += ["### Summary", "", "| | statistic | value | exact Gaussian, same n and d: mean [95% band] |",
               "|---|---|---:|---|"]
@@ -348,7 +366,8 @@ def to_html(report: Any, x: Any = None, *, outcome: Any = None, title: str | Non
                   "<tr><th>criterion</th><th>observed</th><th>limit</th><th>result</th></tr>"]
         for r in sorted(outcome.results, key=lambda r: r.passed):
             op = "&le;" if r.kind == "max" else "&ge;"
-            status = '<span class="pass">pass</span>' if r.passed else '<span class="fail">FAIL</span>'
+            status = (f'<span class="pass">{_status_word(r, "")}</span>' if r.passed
+                      else f'<span class="fail">{_status_word(r, "FAIL")}</span>')
             note = f"<br><small>{esc(r.note)}</small>" if getattr(r, "note", "") else ""
             parts.append(f"<tr><td><code>{esc(r.name)}</code><br><small>{esc(r.description)}</small></td>"
                          f'<td class="num">{_fmt(r.observed)}</td><td class="num">{op} {_fmt(r.limit)}</td>'

@@ -11,7 +11,7 @@ import dataclasses
 import json
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from . import __version__
@@ -26,8 +26,8 @@ from ._validation import (
     check_positive_int,
     check_probability,
 )
-from ._warnings import RankDeficiencyWarning
-from .criteria import CheckOutcome, Criteria
+from ._warnings import RankDeficiencyWarning, ShapeWarning
+from .criteria import DEFAULT_PRESET, CheckOutcome, Criteria
 from .stats._moments import covariance_state, project_rows, projection_and_covariance
 
 #: Version of the JSON layout produced by :meth:`GaussianityReport.to_dict` (see docs/report_schema.md).
@@ -76,23 +76,48 @@ class GaussianityReport(Result):
     skipped: dict[str, str] = dataclasses.field(default_factory=dict)
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
 
-    def check(self, criteria: Criteria | str | None = None, /, **limits: float) -> CheckOutcome:
-        """Judge the report against ``criteria`` (a :class:`Criteria`, a preset name, or limits).
+    def check(self, criteria: Criteria | str | Mapping[str, Any] | None = None, /, *,
+              only: bool = False, **limits: float | None) -> CheckOutcome:
+        """Judge the report against ``criteria``; the outcome is truthy only when it passed.
+
+        Parameters
+        ----------
+        criteria : Criteria, str, mapping or None
+            A :class:`Criteria`, a preset name (``"gaussian"``, ``"paper"``), or a mapping of limits
+            such as a ``[tool.gaussprobe]`` table (it may name a ``preset``). ``None``: the default
+            preset :data:`~gaussprobe.criteria.DEFAULT_PRESET` (``"gaussian"``), the same default as
+            ``gaussprobe check`` and :func:`~gaussprobe.testing.assert_gaussian_like`.
+        only : bool
+            With ``criteria=None``: check only the ``limits`` given, without the default preset.
+        **limits
+            Limits that override the same limits of the preset (the rest of it is kept); ``None``
+            drops one.
 
         Examples
         --------
         >>> import numpy as np, gaussprobe as gp
         >>> report = gp.analyze(np.random.default_rng(0).standard_normal((2000, 16)), rng=0)
-        >>> outcome = report.check("gaussian")
-        >>> print(outcome.passed)
-        True
+        >>> outcome = report.check()          # the "gaussian" preset
+        >>> print(outcome.passed, bool(outcome))
+        True True
+        >>> print(report.check(only=True, max_cv=0.01).passed)
+        False
         """
         if criteria is None:
-            crit = Criteria(**limits)
+            crit = Criteria.from_mapping(limits) if only else Criteria.preset(DEFAULT_PRESET, **limits)
+        elif only:
+            msg = "`only=True` builds criteria from the limits alone; pass no `criteria` with it."
+            raise TypeError(msg)
         elif isinstance(criteria, str):
             crit = Criteria.preset(criteria, **limits)
-        else:
+        elif isinstance(criteria, Criteria):
             crit = dataclasses.replace(criteria, **limits) if limits else criteria
+        elif isinstance(criteria, Mapping):
+            crit = Criteria.from_mapping({**criteria, **limits})
+        else:
+            msg = (f"`criteria` must be a Criteria, a preset name or a mapping of limits; got "
+                   f"{type(criteria).__name__}.")
+            raise TypeError(msg)
         return crit.evaluate(self)
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -210,6 +235,10 @@ def analyze(
     # Independent streams so adding a test never changes another test's directions.
     proj_seed, dist_seed, energy_seed = spawn_generators(rng, 3)
 
+    if n < d and n < 100:
+        warnings.warn(f"x has {n} rows and {d} columns: fewer samples than features. If each row should "
+                      "be one embedding this is expected; if the array may be transposed (one embedding "
+                      "per column), pass x.T.", ShapeWarning, stacklevel=2)
     results: dict[str, Any] = {}
     skipped: dict[str, str] = {}
     timings: dict[str, float] = {}
@@ -274,7 +303,7 @@ def analyze(
                 skipped[name] = reason
                 continue
             run(name, _multivariate_runner(name, emb, dtype=dtype, block_size=block_size,
-                                           n_resamples=n_resamples, rng=energy_seed))
+                                           n_resamples=n_resamples, rng=energy_seed, mode=mode))
         rank_skips = [k for k, v in skipped.items() if "rank" in v or "n_samples" in v]
         if rank_skips:
             warnings.warn(f"Skipped {rank_skips}: {skipped[rank_skips[0]]}", RankDeficiencyWarning,
@@ -299,30 +328,46 @@ def _skip_reason(name: str, *, n: int, d: int, rank: int, mode: str) -> str | No
     if mode == "explicit":
         return None  # a test asked for by name runs, and raises its own error where it is undefined
     needs_rank = name in _NEEDS_FULL_RANK
-    if needs_rank and n <= d:
-        return (f"needs n_samples > n_features for a full-rank covariance (n_samples={n}, n_features={d}); "
-                "use gaussprobe.principal_projection(x, n_components=k) with k < n_samples")
+    if needs_rank and n <= d + 1:
+        return (f"needs n_samples >= n_features + 2 for a full-rank covariance and a defined null "
+                f"(n_samples={n}, n_features={d}); use gaussprobe.principal_projection(x, n_components=k) "
+                "with k <= n_samples - 2")
     if needs_rank and rank < d:
         return (f"covariance has numerical rank {rank} < n_features={d}; project onto the non-null subspace "
                 f"with gaussprobe.principal_projection(x, n_components={rank}) and run it on that")
     if name == "royston" and not 4 <= n <= 5000:
         return f"Royston's test is defined for 4 <= n_samples <= 5000 (got n_samples={n})"
-    if mode == "default" and name == "mardia":
-        gram_flop = n * n * d
-        tensor_flop = n * d**3
-        if min(gram_flop, tensor_flop) > MARDIA_DEFAULT_FLOP_BUDGET:
-            return (f"skipped by default: its skewness costs ~{min(gram_flop, tensor_flop):.2g} flop at "
-                    f"n={n}, d={d}; pass tests=[..., 'mardia'] to run it anyway")
+    if name == "henze_zirkler" and mode != "explicit":
+        from .stats.henze_zirkler import informative_at
+
+        informative, why = informative_at(n, d)
+        if not informative:
+            return f"not run: {why}"
     return None
 
 
+def _mardia_skewness_by_default(n: int, d: int) -> bool:
+    """Whether the default run computes Mardia's skewness: calibrated at (n, d) and affordable.
+
+    The kurtosis (``O(n d^2)``, exact finite-n moments, calibrated at every size) always runs; the
+    skewness costs ``O(n^2 d)`` (or ``O(n d^3)``) and its null needs ``n >= 2 d^2`` or a Monte-Carlo
+    simulation, so it runs by default only when both fit their budgets.
+    """
+    from .stats.mardia import skewness_plan
+
+    if min(float(n) * n * d, float(n) * d**3 / 2) > MARDIA_DEFAULT_FLOP_BUDGET:
+        return False
+    return skewness_plan(n, d)[0] != "not calibrated"
+
+
 def _multivariate_runner(name: str, emb: Embeddings, *, dtype: DTypeName, block_size: int | None,
-                         n_resamples: int, rng: Any) -> Callable[[], Any]:
+                         n_resamples: int, rng: Any, mode: str) -> Callable[[], Any]:
     x = emb  # validated once; its cache shares the covariance pass between tests
     if name == "mardia":
         from .stats.mardia import mardia
 
-        return lambda: mardia(x, block_size=block_size, dtype=dtype)
+        skew = mode != "default" or _mardia_skewness_by_default(emb.n_samples, emb.n_features)
+        return lambda: mardia(x, block_size=block_size, dtype=dtype, skewness=skew)
     if name == "henze_zirkler":
         from .stats.henze_zirkler import henze_zirkler
 

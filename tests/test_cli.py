@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from gaussprobe.cli import main
 
-FAST = ["--tests", "thin_shell,coordinates,projections", "--n-projections", "32"]
+FAST = ["--tests", "thin_shell,coordinates,projections,mardia", "--n-projections", "32"]
 
 
 def run(argv, cwd=None):
@@ -174,7 +174,7 @@ def test_criteria_from_pyproject_and_file(gauss, tmp_path):
 
 @pytest.mark.parametrize(("content", "message"), [
     ("max_cv = [1", "not valid TOML"),
-    ("max_cvv = 0.1", "Unknown criteria ['max_cvv']"),
+    ("max_cvv = 0.1", "Unknown criteria 'max_cvv' (did you mean 'max_cv'?)"),
     ('preset = "nope"', "Unknown criteria preset"),
     ('max_cv = "high"', "must be a finite number"),
 ])

@@ -126,10 +126,28 @@ def test_rank_deficient_input_skips_full_rank_tests_with_a_warning():
 
 def test_more_features_than_samples():
     x = np.random.default_rng(6).standard_normal((40, 64))
+    with pytest.warns(gp.RankDeficiencyWarning), pytest.warns(gp.ShapeWarning, match="transposed"):
+        rep = gp.analyze(x, rng=0)
+    assert "n_samples >= n_features + 2" in rep.skipped["mardia"]
+    assert rep.distance.sphericity.pvalue is not None  # the Ledoit-Wolf test works for d > n
+
+
+def test_many_samples_fewer_features_do_not_warn_about_transposing():
+    x = np.random.default_rng(6).standard_normal((120, 300))  # n >= 100: a plausible embedding set
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", gp.ShapeWarning)
+        warnings.simplefilter("ignore", gp.RankDeficiencyWarning)
+        gp.analyze(x, rng=0, tests=["thin_shell"])
+
+
+def test_n_equal_d_plus_one_skips_the_full_rank_tests():
+    """n = d + 1 makes the whitened sample degenerate: Mardia and the rest are skipped, not raised."""
+    x = np.random.default_rng(6).standard_normal((51, 50))
     with pytest.warns(gp.RankDeficiencyWarning):
         rep = gp.analyze(x, rng=0)
-    assert "n_samples > n_features" in rep.skipped["mardia"]
-    assert rep.distance.sphericity.pvalue is not None  # the Ledoit-Wolf test works for d > n
+    assert rep.mardia is None and "n_features + 2" in rep.skipped["mardia"]
+    assert rep.check().passed  # the preset's criteria that need Mardia are not applicable here
+    assert any(r.status == "not applicable" for r in rep.check().results)
 
 
 def test_bad_arguments():
@@ -160,12 +178,29 @@ def test_all_tests_run_on_request():
     assert "Henze-Zirkler" in rep.summary() and "energy" in rep.summary()
 
 
-def test_default_run_skips_unaffordable_mardia(monkeypatch):
+def test_default_run_keeps_mardia_kurtosis_when_the_skewness_is_unaffordable(monkeypatch):
     monkeypatch.setattr(gp.report, "MARDIA_DEFAULT_FLOP_BUDGET", 10.0)
     x = np.random.default_rng(9).standard_normal((200, 6))
     rep = gp.analyze(x, rng=0)
-    assert rep.mardia is None and "tests=[..., 'mardia']" in rep.skipped["mardia"]
-    assert gp.analyze(x, rng=0, tests=["mardia"]).mardia is not None
+    assert math.isnan(rep.mardia.skewness) and rep.mardia.skewness_test.calibration == "not computed"
+    assert 0 < rep.mardia.kurtosis_test.pvalue < 1
+    explicit = gp.analyze(x, rng=0, tests=["mardia"]).mardia
+    assert explicit.skewness_test.calibration == "asymptotic" and explicit.kurtosis == rep.mardia.kurtosis
+
+
+def test_default_run_reports_only_calibrated_pvalues(monkeypatch):
+    """(240, 200): the chi2 skewness and asymptotic kurtosis give p ~ 1 and p ~ 0 there; the report's
+    primary p-values are the calibrated ones, and HZ is not run where it has no power."""
+    monkeypatch.setattr(gp.stats._null, "NULL_FLOP_BUDGET", 1e6)  # no time for the simulated null
+    x = np.random.default_rng(12).standard_normal((240, 200))
+    rep = gp.analyze(x, rng=0, tests="all")
+    ma = rep.mardia
+    assert ma.skewness_test.calibration == "not calibrated" and math.isnan(ma.skewness_test.pvalue)
+    assert ma.skewness_test_asymptotic.pvalue > 0.999  # the parity variant, named as such
+    assert ma.kurtosis_test.calibration == "exact moments" and 0.001 < ma.kurtosis_test.pvalue
+    assert ma.kurtosis_test_asymptotic.pvalue < 1e-6
+    assert "henze_zirkler" in rep.skipped and "no power" in rep.skipped["henze_zirkler"]
+    assert not hasattr(rep.projections, "dp_combined_test")
 
 
 # ----------------------------------------------------------------------------------- criteria
@@ -176,7 +211,7 @@ def test_check_presets_on_gaussian_and_non_gaussian(gaussian_report):
     outcome = lap.check("gaussian")
     assert not outcome.passed
     names = {r.name for r in outcome.failures}
-    assert {"max_ad_mean", "min_projection_pvalue"} <= names
+    assert {"min_coordinate_pvalue", "min_projection_pvalue"} <= names
     text = outcome.explain()
     assert text.startswith("[FAIL]") and "observed" in text and "Verdict: FAILED" in text
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from .._reference import Reference, coordinate_pass_references
 from .._pvalues import cauchy_test
+from .._budget import check_budget
 from .._results import Result, TestResult
 from .._typing import ArrayLike, DTypeName
 from .._validation import (
@@ -222,12 +223,15 @@ def coordinate_normality(
     """
     emb = check_embeddings(x, dtype=dtype)
     alpha = check_probability(alpha, "alpha")
+    check_budget(n_samples=emb.n_samples, n_features=emb.n_features, where="coordinate_normality",
+                 block_size=block_size, columns=True)
     n, d = emb.n_samples, emb.n_features
     crit = ad_critical_value(n, alpha)
     bs = _columns_per_block(block_size, emb)
     warn_small_sample(n)
-    data = emb.data
-    res = univariate_tests(emb.xp, lambda a, b: data[:, a:b], d, n, dtype=emb.float, block_size=bs)
+    data = emb.storage if not emb.scale_exponent else None
+    res = univariate_tests(emb.xp, lambda a, b: data[:, a:b] if data is not None else emb.cols(a, b), d, n,
+                           dtype=emb.float, block_size=bs)
     check_nonconstant(res.value_range, what="the coordinate normality tests")
     ad_p = ad_pvalue(res.ad_statistic, n)
     dp_p = k2_pvalue(res.k2)

@@ -95,7 +95,6 @@ class BuresWassersteinResult(Result):
         :func:`isotropic_distance`; None from :func:`bures_wasserstein_isotropic`, which has no ``n``.
     """
 
-
     w2: float
     w2_squared: float
     sigma: float

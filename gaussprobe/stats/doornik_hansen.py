@@ -18,6 +18,7 @@ import numpy as np
 
 from .._backend import block_rows_for, row_blocks, to_numpy
 from .._pvalues import chi2_sf
+from .._budget import check_budget
 from .._results import Result
 from .._typing import ArrayLike, DTypeName
 from .._validation import check_embeddings, check_nonconstant
@@ -129,6 +130,8 @@ def doornik_hansen(
     E = 6.92 on 8 df, p = 0.55
     """
     emb = check_embeddings(x, dtype=dtype, min_samples=MIN_SAMPLES)
+    check_budget(n_samples=emb.n_samples, n_features=emb.n_features, where="doornik_hansen",
+                 block_size=block_size)
     n, d = emb.n_samples, emb.n_features
     what = "The Doornik-Hansen test"
     require_more_samples_than_features(n, d, what)
@@ -144,7 +147,7 @@ def doornik_hansen(
     require_full_rank(spec, n=n, d=d, what=what)
     transform = inv_sd[:, None] * whitener(spec, xp, symmetric=True)  # y_row = (x - mean) @ transform
 
-    if isinstance(emb.data, np.ndarray):
+    if emb.is_numpy:
         sums = _power_sums_host(emb, state.mean, transform, bs)
     else:
         s2 = xp.zeros((d,), dtype=emb.float, device=emb.device)
@@ -187,7 +190,7 @@ def _power_sums_host(emb: Any, mean: np.ndarray, transform: np.ndarray, bs: int)
         for i in chunk:
             a, b = blocks[i]
             c, yb, pb = centred[: b - a], y[: b - a], power[: b - a]
-            np.subtract(emb.data[a:b], mean, out=c)
+            emb.rows_into(a, b, c, subtract=mean)
             np.matmul(c, transform, out=yb)
             np.multiply(yb, yb, out=pb)
             sums[0] += pb.sum(axis=0)

@@ -20,6 +20,8 @@ import numpy as np
 
 from .._backend import row_blocks, to_float
 from .._kernels import gram
+from .._budget import check_budget
+from .._random import as_generator
 from .._results import Result
 from .._typing import Array, ArrayLike, DTypeName, RNGLike
 from .._validation import Embeddings, check_embeddings, check_positive_int
@@ -157,6 +159,8 @@ def energy_test(
     emb = check_embeddings(x, dtype=dtype)
     n, d = emb.n_samples, emb.n_features
     n_resamples = check_positive_int(n_resamples, "n_resamples", minimum=0)
+    check_budget(n_samples=n, n_features=d, where="energy_test", n_resamples=n_resamples,
+                 block_size=block_size, tiles=True)
     bs = _tile_rows(emb, block_size)
     wh = whiten(emb, what=_WHAT, covariance="unbiased")
     warn_if_tf32(emb, _WHAT)
@@ -164,7 +168,7 @@ def energy_test(
     if n_resamples == 0:
         return EnergyTestResult(statistic=stat, pvalue=None, n_resamples=0, null_mean=None,
                                 null_quantile_95=None, n_samples=n, n_features=d)
-    gen = np.random.default_rng(rng)
+    gen = as_generator(rng)
     null = np.empty(n_resamples)
     for r in range(n_resamples):
         z = Embeddings(data=emb.asarray(gen.standard_normal((n, d))), xp=emb.xp, device=emb.device,

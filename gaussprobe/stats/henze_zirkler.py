@@ -10,6 +10,7 @@ import numpy as np
 
 from .._kernels import gram
 from .._pvalues import normal_sf
+from .._budget import check_budget
 from .._results import Result
 from .._typing import ArrayLike, DTypeName
 from .._validation import Embeddings, check_choice, check_embeddings, check_positive_int
@@ -179,6 +180,8 @@ def henze_zirkler(
     max_draws = MAX_NULL_DRAWS if n_null is None else check_positive_int(n_null, "n_null")
     budget = _null.NULL_FLOP_BUDGET if null_budget is None else float(null_budget)
     emb = check_embeddings(x, dtype=dtype)
+    check_budget(n_samples=emb.n_samples, n_features=emb.n_features, where="henze_zirkler",
+                 block_size=block_size, tiles=True)
     wh = whiten(emb, what=_WHAT, covariance=covariance)
     warn_if_tf32(emb, _WHAT)
     res = _lognormal_result(emb, wh, block_size, covariance)

@@ -10,6 +10,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .._backend import row_blocks, to_float
+from .._budget import check_budget
 from .._kernels import gram
 from .._kernels._numba import cube_sum_kernel, cube_sum_lower_kernel, numba_available
 from .._kernels.gram import parallel_map, split_range, worker_count
@@ -214,6 +215,8 @@ def mardia(
     draws = MAX_NULL_DRAWS if n_null is None else check_positive_int(n_null, "n_null", minimum=2)
     budget = None if null_budget is None else float(null_budget)
     emb = check_embeddings(x, dtype=dtype)
+    check_budget(n_samples=emb.n_samples, n_features=emb.n_features, where="mardia",
+                 block_size=block_size, tiles=True)
     wh = whiten(emb, what=_WHAT, covariance=covariance)
     n, d = emb.n_samples, emb.n_features
     route = _choose_method(n, d, method)
@@ -422,12 +425,12 @@ def _tensor_route(wh: Whitening, block_size: int | None) -> tuple[float, float]:
     bs = block_size or max(64, min(8192, 2**19 // pairs))
     blocks = list(row_blocks(n, bs))
     compute = None if emb.dtype == "float64" else emb.float
-    if not isinstance(emb.data, np.ndarray):
+    if not emb.is_numpy:
         state = MardiaMoments.empty(xp, d, device=emb.device)
         for a, b in blocks:
             state.update(wh.block(a, b), xp, compute=compute)
         return state.statistics()
-    x, mean, w = emb.data, np.asarray(wh.mean), np.asarray(wh.transform)
+    mean, w = np.asarray(wh.mean), np.asarray(wh.transform)
 
     def part(chunk: range) -> MardiaMoments:
         st = MardiaMoments.empty(np, d)
@@ -435,7 +438,7 @@ def _tensor_route(wh: Whitening, block_size: int | None) -> tuple[float, float]:
         work = np.empty(bs * pairs, dtype=np.float64 if compute is None else np.float32)
         for k in chunk:
             a, b = blocks[k]
-            np.subtract(x[a:b], mean, out=c[: b - a])
+            emb.rows_into(a, b, c[: b - a], subtract=mean)
             st.update(np.matmul(c[: b - a], w, out=z[: b - a]), np, compute=compute, work=work)
         return st
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from .._pvalues import bonferroni_min, cauchy_statistic, cauchy_test  # noqa: F401 (re-exported)
 from .._random import random_directions, seed_of
+from .._budget import check_budget
 from .._results import Result, TestResult
 from .._typing import ArrayLike, DTypeName, RNGLike
 from .._validation import check_embeddings, check_nonconstant, check_positive_int, check_probability
@@ -97,15 +98,15 @@ def projection_tests_with_w2(projections: Any, n_features: int, seed: int | None
     n, k = emb.n_samples, emb.n_features
     bs = _columns_per_block(block_size, emb)
     warn_small_sample(n)
-    data = emb.data
+    data = emb.storage if not emb.scale_exponent else None
     cells = None
     if with_w2:
         from .distance import normal_cell_means
 
         m, floor = normal_cell_means(n)
         cells = (emb.asarray(m), floor)
-    res = univariate_tests(emb.xp, lambda a, b: data[:, a:b], k, n, dtype=emb.float, block_size=bs,
-                           cell_means=cells)
+    res = univariate_tests(emb.xp, lambda a, b: data[:, a:b] if data is not None else emb.cols(a, b), k, n,
+                           dtype=emb.float, block_size=bs, cell_means=cells)
     check_nonconstant(res.value_range, name="x @ directions",
                       what="the projection normality tests (x is constant along these directions)")
     dp_p = k2_pvalue(res.k2)
@@ -224,6 +225,8 @@ def projection_normality(
     """
     emb = check_embeddings(x, dtype=dtype)
     k = check_positive_int(n_projections, "n_projections")
+    check_budget(n_samples=emb.n_samples, n_features=emb.n_features, where="projection_normality",
+                 n_projections=k, block_size=block_size, columns=True, itemsize=emb.float_itemsize)
     directions = random_directions(emb.n_features, k, rng)
     projected = project_rows(emb, directions)
     return projection_tests(projected, n_features=emb.n_features, seed=seed_of(rng), alpha=alpha,
