@@ -138,3 +138,36 @@ def test_hz_says_when_it_cannot_have_power():
     assert not res.informative and math.isnan(res.pvalue)
     assert res.calibration == "not informative" and "no power by construction" in res.note
     assert 0.0 <= res.lognormal_pvalue <= 1.0  # the parity value is kept, named as such
+
+
+# ------------------------------------------------------------------ every report p-value, n ~ d
+@pytest.mark.slow
+@pytest.mark.parametrize(("n", "d"), [(74, 64), (256, 128)])
+def test_report_pvalues_are_calibrated_at_embedding_sizes(n, d):
+    """Type-I error at 0.05 of each p-value the report shows, within the 99 % binomial band (500 draws)."""
+    import warnings
+
+    import gaussprobe as gp
+
+    draws = 500
+    lo, hi = (v / draws for v in stats.binom.interval(0.99, draws, 0.05))
+    pick = {
+        "coordinates combined": lambda r: r.coordinates.combined_test.pvalue,
+        "projections combined": lambda r: r.projections.combined_test.pvalue,
+        "Mardia skewness": lambda r: r.mardia.skewness_test.pvalue,
+        "Mardia kurtosis": lambda r: r.mardia.kurtosis_test.pvalue,
+        "Doornik-Hansen": lambda r: r.doornik_hansen.pvalue,
+    }
+    pv = {k: [] for k in pick}
+    for i in range(draws):
+        x = np.random.default_rng([n, d, 7, i]).standard_normal((n, d))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rep = gp.analyze(x, rng=i, n_projections=64,
+                             tests=["coordinates", "projections", "mardia", "doornik_hansen"])
+        for k, f in pick.items():
+            pv[k].append(f(rep))
+    assert rep.mardia.skewness_test.calibration == "monte-carlo"
+    for k, p in pv.items():
+        rate = float(np.mean(np.asarray(p) <= 0.05))
+        assert lo <= rate <= hi, (k, rate, (lo, hi))
