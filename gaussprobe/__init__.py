@@ -19,6 +19,7 @@ from ._warnings import (
     SmallSampleWarning,
     UninformativeWarning,
 )
+from .compare import ComparisonResult, MetricComparison, compare
 from .criteria import CheckOutcome, Criteria, CriterionResult
 from .report import GaussianityReport, analyze
 from .stats._moments import principal_projection
@@ -35,6 +36,7 @@ from .stats.thin_shell import ThinShellResult, thin_shell
 
 __all__ = [
     "CheckOutcome",
+    "ComparisonResult",
     "CoordinateNormalityResult",
     "Criteria",
     "CriterionResult",
@@ -45,6 +47,7 @@ __all__ = [
     "HenzeZirklerResult",
     "IsotropicDistanceResult",
     "MardiaResult",
+    "MetricComparison",
     "PrecisionWarning",
     "ProjectionNormalityResult",
     "RankDeficiencyWarning",
@@ -57,6 +60,7 @@ __all__ = [
     "ThinShellResult",
     "__version__",
     "analyze",
+    "compare",
     "coordinate_normality",
     "covariance_spectrum",
     "doornik_hansen",

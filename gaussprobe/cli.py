@@ -381,6 +381,59 @@ def _check_encoded(emb: Any, n_texts: int, model: str) -> None:
         raise UsageError(msg)
 
 
+def _tolerance_item(text: str) -> tuple[str, float]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        msg = f"must be METRIC=VALUE, e.g. max_cv=0.01; got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return name.strip().replace("-", "_"), _number(value.strip(), "METRIC=VALUE with a finite VALUE >= 0",
+                                                   lambda v: v >= 0)
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from .compare import compare
+
+    notes: list[str] = []
+    inputs = []
+    for path in (args.baseline, args.candidate):
+        if path.lower().endswith(".json"):
+            inputs.append(path)  # a saved report: compare() reads and validates it
+            continue
+        if not Path(path).exists():
+            msg = f"{path} does not exist (expected an embeddings file or a saved .json report)"
+            raise UsageError(msg)
+        one = argparse.Namespace(**{**vars(args), "path": path})
+        x, _, file_notes = _load(one)
+        inputs.append(x)
+        notes.extend(f"{Path(path).name}: {n}" for n in file_notes)
+    options = {key: getattr(args, key) for key in ("n_projections", "tests", "dtype", "alpha")
+               if getattr(args, f"_given_{key}", False)}
+    tolerance = dict(args.tolerance or ())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = compare(inputs[0], inputs[1], tolerance=tolerance, alpha=args.level,
+                         rng=args.seed,
+                         options=options or None, n_bootstrap=args.n_bootstrap)
+    for text in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
+        notes.append(text)
+        print(f"gaussprobe: warning: {text}", file=sys.stderr)
+    result = dataclasses.replace(result, baseline_source=Path(args.baseline).name,
+                                 candidate_source=Path(args.candidate).name,
+                                 notes=(*result.notes, *notes))
+    code = EXIT_OK if result.passed else EXIT_FAIL
+    if args.format == "json":
+        payload = {"passed": result.passed, "exit_code": code, **result.to_dict()}
+        text = json.dumps(payload, indent=2, allow_nan=False)
+    elif args.format == "markdown":
+        text = result.to_markdown()
+    else:
+        text = result.explain()
+    _emit(text, args.output)
+    return code
+
+
 _DEMO_INTRO = """\
 Demo: {n:,} real sentence embeddings ({kind}) shipped with gaussprobe: all-MiniLM-L6-v2 encodings
 of first sentences of Python standard-library docstrings. How close is this cloud of points to an
@@ -549,6 +602,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="write the result to this file instead of stdout")
     p.add_argument("--html", metavar="FILE", help="also write the HTML report with plots")
     p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("compare", help="gate a candidate against a baseline (exit 0/1/2)",
+                       description="Compare a candidate's embeddings (or saved JSON report) with a "
+                       "baseline's, metric by metric: exit 0 when no metric got worse beyond sampling noise "
+                       "(and beyond its --tolerance), 1 when one did, 2 on bad input. Embeddings are "
+                       "analysed with the same seed and options; a saved report's own options are used "
+                       "for the other side unless given here.")
+    p.add_argument("baseline", help="baseline embeddings file or saved report (.json)")
+    p.add_argument("candidate", help="candidate embeddings file or saved report (.json)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--key", help="array / tensor / JSON field holding the embeddings (both files)")
+    group.add_argument("--column", help="Parquet/Arrow list column holding the embeddings (both files)")
+    p.add_argument("--max-rows", type=_positive_int, help="read only the first N rows of each file")
+    p.add_argument("--input-format", choices=("npy", "npz", "torch", "safetensors", "parquet", "arrow",
+                                              "csv", "tsv", "jsonl"),
+                   help="force the input format instead of detecting it")
+    p.add_argument("--drop-nonfinite", action="store_true",
+                   help="drop rows containing NaN/Inf instead of failing with exit code 2")
+    _analysis_options(p)
+    p.add_argument("--tolerance", type=_tolerance_item, action="append", metavar="METRIC=VALUE",
+                   help="allowed worsening of one metric (repeatable), e.g. --tolerance max_cv=0.01")
+    p.add_argument("--level", type=_alpha, default=0.01,
+                   help="family-wise false-regression level over all metrics (default 0.01)")
+    p.add_argument("--n-bootstrap", type=_seed, default=50,
+                   help="bootstrap resamples of the smooth metrics when both are embeddings (0: off)")
+    p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    p.add_argument("-o", "--output", help="write the result to this file instead of stdout")
+    p.set_defaults(func=_cmd_compare, device="cpu")
 
     p = sub.add_parser("encode", help="embed a text file with a local model (offline)",
                        description="Embed one text per line with a local model; never downloads.")

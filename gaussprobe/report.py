@@ -124,6 +124,40 @@ class GaussianityReport(Result):
         """The report as JSON (NaN and infinities become ``null``); layout versioned by ``schema_version``."""
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], /) -> GaussianityReport:
+        """Rebuild a report from :meth:`to_dict` (the real result classes, so :meth:`check` works).
+
+        ``data`` may also be the output of ``gaussprobe analyze --format json`` (its ``source`` and
+        ``notes`` are dropped) or ``gaussprobe check --format json`` (its ``report``). Values written as
+        ``null`` come back as NaN where the field is a float. A report of another ``schema_version``
+        raises a ``ValueError`` naming both versions (there is no migration).
+        """
+        from ._from_json import report_from_dict
+
+        out: GaussianityReport = report_from_dict(cls, data, SCHEMA_VERSION)
+        return out
+
+    @classmethod
+    def from_json(cls, text: str | bytes, /) -> GaussianityReport:
+        """Rebuild a report from :meth:`to_json`: ``from_json(r.to_json()).to_json() == r.to_json()``.
+
+        Examples
+        --------
+        >>> import numpy as np, gaussprobe as gp
+        >>> r = gp.analyze(np.random.default_rng(0).standard_normal((500, 8)), rng=0)
+        >>> loaded = gp.GaussianityReport.from_json(r.to_json())
+        >>> print(loaded.to_json() == r.to_json(), loaded.check().passed)
+        True True
+        """
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            msg = (f"Not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); expected the "
+                   "text of GaussianityReport.to_json() or `gaussprobe analyze --format json`.")
+            raise ValueError(msg) from None
+        return cls.from_dict(data)
+
     def summary(self) -> str:
         """A fixed-width table a person can read."""
         from ._summary import format_summary

@@ -548,3 +548,67 @@ def test_cuda_device_computes_on_the_gpu(gauss):
     assert data["device"].startswith("cuda")
     cpu = json.loads(run(["analyze", gauss, "--format", "json", *FAST])[1])
     assert data["coordinates"]["ad_mean"] == pytest.approx(cpu["coordinates"]["ad_mean"], rel=1e-9)
+
+
+# ---------------------------------------------------------------- compare
+def test_compare_exit_codes_and_formats(tmp_path, gauss, skewed):
+    same = tmp_path / "same.npy"
+    np.save(same, np.random.default_rng(5).standard_normal((500, 8)))
+    code, out, err = run(["compare", gauss, same, "--n-projections", "32", "--n-bootstrap", "5"])
+    assert code == 0, err
+    assert "no regression" in out and "max_cv_ratio" in out
+    code, out, _ = run(["compare", gauss, skewed, "--n-projections", "32", "--n-bootstrap", "5",
+                        "--format", "markdown"])
+    assert code == 1
+    assert out.startswith("### gaussprobe compare: ❌") and "| `max_ad_mean` |" in out
+    code, out, _ = run(["compare", gauss, skewed, "--n-projections", "32", "--n-bootstrap", "0",
+                        "--format", "json"])
+    data = json.loads(out)
+    assert code == 1 and data["exit_code"] == 1 and data["passed"] is False
+    assert "max_ad_mean" in data["regressions"]
+
+
+def test_compare_reads_a_saved_report_and_uses_its_options(tmp_path, gauss, skewed):
+    report = tmp_path / "base.json"
+    code, _, err = run(["analyze", gauss, "--format", "json", "-o", report, "--n-projections", "24",
+                        "--seed", "3"])
+    assert code == 0, err
+    code, out, _ = run(["compare", report, skewed, "--format", "json"])
+    data = json.loads(out)
+    assert code == 1
+    assert data["candidate"]["n_projections"] == 24 and data["candidate"]["seed"] == 3
+    assert data["baseline_source"] == "base.json"
+
+
+def test_compare_tolerance_flags(gauss, skewed):
+    flags = ["--n-projections", "32", "--n-bootstrap", "0", "--format", "json"]
+    _, out, _ = run(["compare", gauss, skewed, *flags])
+    regressed = json.loads(out)["regressions"]
+    tol = [a for name in regressed for a in ("--tolerance", f"{name}=1e9")]
+    code, out, _ = run(["compare", gauss, skewed, *flags, *tol])
+    assert code == 0
+    assert {m["verdict"] for m in json.loads(out)["metrics"] if m["name"] in regressed} == {"within tolerance"}
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--tolerance", "max_cv"], "--tolerance must be METRIC=VALUE"),
+    (["--tolerance", "max_cv=-1"], "--tolerance must be METRIC=VALUE with a finite VALUE >= 0"),
+    (["--tolerance", "max_cvv=0.1"], "did you mean 'max_cv'"),
+    (["--level", "2"], "--level must be a level strictly between 0 and 1"),
+])
+def test_compare_bad_flags_exit_2(gauss, extra, message):
+    code, _, err = run(["compare", gauss, gauss, "--n-bootstrap", "0", *extra])
+    assert code == 2
+    assert_one_line_error(err)
+    assert message in err
+
+
+def test_compare_bad_inputs_exit_2(tmp_path, gauss):
+    code, _, err = run(["compare", gauss, tmp_path / "missing.npy"])
+    assert code == 2 and "missing.npy does not exist" in err
+    bad = tmp_path / "old.json"
+    bad.write_text(json.dumps({"schema_version": "0.1", "gaussprobe_version": "0.0.1"}))
+    code, _, err = run(["compare", bad, gauss])
+    assert code == 2
+    assert_one_line_error(err)
+    assert "schema_version '0.1'" in err
