@@ -43,6 +43,10 @@ _NUMBA_MIN_ENTRIES = 2**24
 _CHI2_MIN_N_OVER_D2 = 2.0
 #: Most Monte-Carlo draws of the skewness null by default (fewer, down to 199, when the budget binds).
 MAX_NULL_DRAWS = 999
+#: The kurtosis test's skewness correction needs this many draws (skewness SE about 0.11) ...
+KURTOSIS_MIN_DRAWS = 499
+#: ... within this flop budget (about 2 s here); it runs in every default report.
+KURTOSIS_FLOP_BUDGET = 2e10
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, repr=False)
@@ -450,9 +454,68 @@ def _tensor_route(wh: Whitening, block_size: int | None) -> tuple[float, float]:
 
 
 # ------------------------------------------------------------------------------------------ tests
+def _kurtosis_test(z: float, n: int, d: int, budget: float | None) -> TestResult:
+    """Two-sided test of the standardised kurtosis ``z`` (exact finite-n mean and variance).
+
+    The null of ``z`` is right-skewed at small ``n`` (skewness 0.42 at (100, 8), 0.21 at (200, 50),
+    0.07 at (1000, 64); 20,000 draws): a normal tail there doubles the rejections at level 0.003. Where
+    :data:`KURTOSIS_MIN_DRAWS` Monte-Carlo draws of ``b2`` fit the budget, the tail is that of the
+    normal after a first-order Cornish-Fisher correction with the simulated skewness; elsewhere (large
+    ``n d^2``, where the measured skewness is below 0.12) the normal one.
+    """
+    budget = KURTOSIS_FLOP_BUDGET if budget is None else budget
+    cost = 3.0 * n * d * d + float(d) ** 3 + 20.0 * n * d
+    draws = int(min(MAX_NULL_DRAWS, budget // cost))
+    if draws < KURTOSIS_MIN_DRAWS:
+        return TestResult(statistic=z, pvalue=float(normal_pvalue(z)), null_distribution="normal(0, 1)",
+                          calibration="exact moments")
+    sims = simulate_null("mardia-kurtosis", _null_kurtosis, n, d, draws)[:, 0]
+    p = float(d)
+    mean = p * (p + 2) * (n - 1) / (n + 1)
+    sd = math.sqrt(8 * p * (p + 2) * (n - 3) * (n - p - 1) * (n - p + 1) / ((n + 1) ** 2 * (n + 3) * (n + 5)))
+    zs = (sims - mean) / sd
+    m = zs - zs.mean()
+    gamma = float(np.mean(m**3) / np.mean(m**2) ** 1.5) * math.sqrt(draws * (draws - 1)) / (draws - 2)
+    return TestResult(statistic=z, pvalue=_cornish_fisher_two_sided(z, gamma),
+                      null_distribution=f"cornish-fisher(skew={gamma:.4g}) (exact mean and variance, "
+                                        f"skewness from {draws} draws)",
+                      calibration="exact moments")
+
+
+def _cornish_fisher_two_sided(z: float, gamma: float) -> float:
+    """Two-sided p-value of ``z`` whose null has mean 0, variance 1 and skewness ``gamma``.
+
+    The first-order Cornish-Fisher inversion ``w = z - gamma (z^2 - 1) / 6`` maps ``z`` to a normal
+    quantile (Johnson, Kotz & Balakrishnan 1994, Sec. 12.5), kept monotone by clipping ``z`` at the
+    turning point ``3 / gamma``. Measured against 20,000 draws at (100, 8) (skewness 0.42): rejection
+    rates 0.0016 / 0.0066 / 0.041 at levels 0.0033 / 0.01 / 0.05, where the normal tail gives
+    0.0057 / 0.011 / 0.046 and a Pearson III fit 0.0019 / 0.0054 / 0.030.
+    """
+    if gamma != 0.0:
+        turn = 3.0 / gamma
+        z = min(z, turn) if gamma > 0 else max(z, turn)
+    w = z - gamma * (z * z - 1.0) / 6.0
+    return float(normal_pvalue(w))
+
+
+def _null_kurtosis(z: np.ndarray) -> tuple[float]:
+    """``b2`` (divisor n) of one standard-normal draw, via a Cholesky factor of the covariance."""
+    from scipy.linalg import lapack, solve_triangular
+
+    n = z.shape[0]
+    c = z - z.mean(axis=0)
+    chol, info = lapack.dpotrf(c.T @ c / n, lower=1)
+    if info:  # pragma: no cover - a standard-normal draw with n >= d + 2 is full rank
+        msg = f"Monte-Carlo null draw of shape {z.shape} is singular."
+        raise ArithmeticError(msg)
+    w = solve_triangular(np.tril(chol), c.T, lower=True, check_finite=False)
+    r = np.einsum("ij,ij->j", w, w)
+    return (float(r @ r) / n,)
+
+
 def _result(b1: float, b2: float, *, n: int, d: int, covariance: str, method: str,
             null: str = "auto", draws: int = 999,
-            budget: float | None = None) -> MardiaResult:
+            budget: float | None = None, kurtosis_budget: float | None = None) -> MardiaResult:
     p = float(d)
     df = d * (d + 1) * (d + 2) // 6
     a = n * b1 / 6.0
@@ -488,6 +551,7 @@ def _result(b1: float, b2: float, *, n: int, d: int, covariance: str, method: st
         (n + 1) ** 2 * (n + 3) * (n + 5))
     z = (b2 - mean) / math.sqrt(var)
     z_asym = (b2 - p * (p + 2)) / math.sqrt(8 * p * (p + 2) / n)
+    kurtosis_test = _kurtosis_test(z, n, d, kurtosis_budget)
     return MardiaResult(
         skewness=b1,
         kurtosis=b2,
@@ -495,8 +559,7 @@ def _result(b1: float, b2: float, *, n: int, d: int, covariance: str, method: st
         skewness_test_asymptotic=asymptotic,
         skewness_test_small_sample=TestResult(statistic=a * k, pvalue=float(chi2_sf(a * k, df)),
                                               null_distribution=chi2, df=float(df)),
-        kurtosis_test=TestResult(statistic=z, pvalue=float(normal_pvalue(z)),
-                                 null_distribution="normal(0, 1)", calibration="exact moments"),
+        kurtosis_test=kurtosis_test,
         kurtosis_test_asymptotic=TestResult(
             statistic=z_asym, pvalue=float(normal_pvalue(z_asym)), null_distribution="normal(0, 1)",
             note="kept for parity with R's MVN; over-rejects unless n >> d^2 (use kurtosis_test)"),
