@@ -24,6 +24,13 @@ from .criteria import CheckOutcome, Criteria, CriterionResult
 from .report import GaussianityReport, analyze
 from .stats._moments import principal_projection
 from .stats.coordinates import CoordinateNormalityResult, coordinate_normality
+from .stats.directions import (
+    DirectionStatistics,
+    LeastGaussianDirectionResult,
+    PrincipalDirectionResult,
+    least_gaussian_direction,
+    principal_direction_test,
+)
 from .stats.distance import IsotropicDistanceResult, isotropic_distance
 from .stats.doornik_hansen import DoornikHansenResult, doornik_hansen
 from .stats.energy import EnergyTestResult, energy_test
@@ -40,24 +47,27 @@ __all__ = [
     "CoordinateNormalityResult",
     "Criteria",
     "CriterionResult",
+    "DirectionStatistics",
     "DoornikHansenResult",
     "EnergyTestResult",
     "GaussianityReport",
     "GaussprobeWarning",
     "HenzeZirklerResult",
     "IsotropicDistanceResult",
+    "LeastGaussianDirectionResult",
     "MardiaResult",
     "MetricComparison",
     "PrecisionWarning",
+    "PrincipalDirectionResult",
     "ProjectionNormalityResult",
     "RankDeficiencyWarning",
     "RoystonResult",
     "ShapeWarning",
     "SmallSampleWarning",
-    "UninformativeWarning",
     "SpectrumResult",
     "TestResult",
     "ThinShellResult",
+    "UninformativeWarning",
     "__version__",
     "analyze",
     "compare",
@@ -67,7 +77,9 @@ __all__ = [
     "energy_test",
     "henze_zirkler",
     "isotropic_distance",
+    "least_gaussian_direction",
     "mardia",
+    "principal_direction_test",
     "principal_projection",
     "projection_normality",
     "royston",

@@ -28,6 +28,7 @@ CLI_KEYS = frozenset({"source", "notes"})
 def result_types() -> dict[str, type]:
     """The result class of each statistic field of the report (those fields are typed ``Any``)."""
     from .stats.coordinates import CoordinateNormalityResult
+    from .stats.directions import LeastGaussianDirectionResult, PrincipalDirectionResult
     from .stats.distance import IsotropicDistanceResult
     from .stats.doornik_hansen import DoornikHansenResult
     from .stats.energy import EnergyTestResult
@@ -39,7 +40,8 @@ def result_types() -> dict[str, type]:
 
     return {"thin_shell": ThinShellResult, "thin_shell_centered": ThinShellResult,
             "coordinates": CoordinateNormalityResult, "projections": ProjectionNormalityResult,
-            "distance": IsotropicDistanceResult, "mardia": MardiaResult,
+            "distance": IsotropicDistanceResult, "principal_directions": PrincipalDirectionResult,
+            "pursuit": LeastGaussianDirectionResult, "mardia": MardiaResult,
             "henze_zirkler": HenzeZirklerResult, "royston": RoystonResult,
             "doornik_hansen": DoornikHansenResult, "energy": EnergyTestResult}
 

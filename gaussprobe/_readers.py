@@ -217,7 +217,7 @@ _DEFLATE_MAX_RATIO = 1040
 
 def _read_exact(path: Path, f: Any, out: np.ndarray, where: str) -> None:
     """Fill ``out`` (C-contiguous) from the stream ``f``; a short read means a truncated file."""
-    view = memoryview(out.reshape(-1).view(np.uint8))
+    view = memoryview(out.reshape(-1).view(np.uint8))  # type: ignore[arg-type]
     got = 0
     while got < len(view):
         n = f.readinto(view[got:got + 64 * _SKIP_CHUNK])

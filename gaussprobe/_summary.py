@@ -39,8 +39,12 @@ def _ptest(test: Any) -> tuple[str, str]:
 
 
 def _note(lines: list[str], note: str) -> None:
+    """A note under a row, wrapped to the table's width."""
     if note:
-        lines.append(f"    note: {note}")
+        import textwrap
+
+        lines += textwrap.wrap(f"note: {note}", width=_W + 18, initial_indent="    ",
+                               subsequent_indent="      ")
 
 
 def _pct(value: Any) -> str:
@@ -119,6 +123,24 @@ def format_summary(report: Any) -> str:
         lines.append(_row("rejected fraction (DP, p < alpha)", _pct(pr.rejected_fraction), rej))
         lines.append(_row("combined p-value (Cauchy over AD p)", _p(pr.combined_test.pvalue), "uniform(0, 1)"))
         lines.append(_row("Bonferroni p-value (AD, min p x k)", _p(pr.bonferroni_pvalue), "uniform(0, 1)"))
+    pd_ = getattr(report, "principal_directions", None)
+    if pd_ is not None:
+        lines += _section(f"Principal directions (top {pd_.k_top}, bottom {pd_.k_bottom}; sample splitting)")
+        lines.append(_row("combined p-value (Cauchy over AD p)", _p(pd_.combined_test.pvalue), "uniform(0, 1)"))
+        lines.append(_row("eigenvalues above / below the MP bulk", f"{pd_.n_above_edge} / {pd_.n_below_edge}",
+                          "0 / 0 (isotropic)"))
+        w = pd_.worst
+        lines.append(f"    worst: {w.end} #{w.rank} (eigenvalue {w.eigenvalue:.4g}): A^2 {w.ad_statistic:.3g}, "
+                     f"p {_p(w.ad_pvalue)}, skew {w.skewness:.3g}, ex. kurt {w.excess_kurtosis:.3g}")
+    pu = getattr(report, "pursuit", None)
+    if pu is not None:
+        lines += _section("Least Gaussian direction (projection pursuit)")
+        cell, note = _ptest(pu.test)
+        lines.append(_row(f"search statistic ({pu.best_contrast})", _f(pu.test.statistic), cell))
+        _note(lines, note or pu.test.note)
+        b = pu.best
+        lines.append(f"    found: A^2 {b.ad_statistic:.3g}, skewness {b.skewness:.3g}, "
+                     f"excess kurtosis {b.excess_kurtosis:.3g}")
     di = report.distance
     if di is not None:
         bw, sp, sl, sph = di.bures_wasserstein, di.spectrum, di.sliced, di.sphericity

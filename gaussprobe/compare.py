@@ -38,6 +38,7 @@ NOISE_RULES: dict[str, str] = {
     "min_coordinate_pvalue": "pvalue", "max_isotropic_distance": "reference",
     "max_sliced_excess": "sliced_null", "min_sphericity_pvalue": "pvalue",
     "min_mardia_skewness_pvalue": "pvalue", "min_mardia_kurtosis_pvalue": "pvalue",
+    "min_principal_direction_pvalue": "pvalue", "min_pursuit_pvalue": "pvalue",
 }
 _REFERENCE_FIELDS = {"max_cv": "thin_shell.cv_reference",
                      "max_cv_centered": "thin_shell_centered.cv_reference",

@@ -83,6 +83,12 @@ _METRICS: dict[str, _Metric] = {
                                  "distance", _get("distance.sliced.excess_ratio")),
     "min_sphericity_pvalue": _Metric("p-value of the sphericity test (Ledoit-Wolf/John)", "min",
                                      "distance", _get("distance.sphericity.pvalue")),
+    "min_principal_direction_pvalue": _Metric(
+        "combined p-value of the tests along the top and bottom principal directions (sample splitting)",
+        "min", "principal_directions", _get("principal_directions.combined_test.pvalue"),
+        "principal_directions.combined_test"),
+    "min_pursuit_pvalue": _Metric("p-value of the least Gaussian direction found by projection pursuit",
+                                  "min", "pursuit", _get("pursuit.test.pvalue"), "pursuit.test"),
     "min_mardia_skewness_pvalue": _Metric("p-value of Mardia's skewness test", "min", "mardia",
                                           _get("mardia.skewness_test.pvalue"), "mardia.skewness_test"),
     "min_mardia_kurtosis_pvalue": _Metric("p-value of Mardia's kurtosis test (finite-n moments)", "min",
@@ -95,7 +101,8 @@ _THIN_SHELL = frozenset({"max_cv", "max_cv_centered", "max_cv_ratio"})
 
 #: Family-wise false-failure rate of the ``"gaussian"`` preset on an exactly Gaussian sample.
 GAUSSIAN_PRESET_LEVEL = 0.01
-_GAUSSIAN_PVALUES = ("min_coordinate_pvalue", "min_projection_pvalue", "min_mardia_kurtosis_pvalue")
+_GAUSSIAN_PVALUES = ("min_coordinate_pvalue", "min_projection_pvalue", "min_principal_direction_pvalue",
+                     "min_mardia_kurtosis_pvalue")
 
 #: The preset used when no criteria are named: by ``report.check()``, ``gaussprobe check`` and
 #: :func:`gaussprobe.testing.assert_gaussian_like` alike (one default everywhere).
@@ -107,7 +114,7 @@ _PRESETS: dict[str, dict[str, float]] = {
     "paper": {"max_cv": 0.10, "max_ad_mean": 0.752, "min_ad_pass_fraction": 0.90,
               "min_dp_pass_fraction": 0.88},
     # Null-calibrated at every (n, d): each criterion is a p-value calibrated at the data's own size,
-    # and Bonferroni over the three keeps the family-wise false-failure rate of an exactly Gaussian
+    # and Bonferroni over the four keeps the family-wise false-failure rate of an exactly Gaussian
     # sample (any mean and covariance) at most GAUSSIAN_PRESET_LEVEL.
     "gaussian": {name: GAUSSIAN_PRESET_LEVEL / len(_GAUSSIAN_PVALUES) for name in _GAUSSIAN_PVALUES},
 }
@@ -144,6 +151,8 @@ class Criteria:
     min_mardia_skewness_pvalue: float | None = None
     min_mardia_kurtosis_pvalue: float | None = None
     min_coordinate_pvalue: float | None = None
+    min_principal_direction_pvalue: float | None = None
+    min_pursuit_pvalue: float | None = None
     #: Criteria that came from a preset. Where the statistic of one of them is undefined, skipped or
     #: not calibrated at the data's (n, d), it is reported "not applicable" instead of failing; a
     #: limit added by hand always fails when its statistic is missing.
@@ -225,8 +234,8 @@ class Criteria:
         results = []
         for name, limit in self.active().items():
             metric = _METRICS[name]
-            common = {"name": name, "description": metric.description, "kind": metric.kind,
-                      "limit": float(limit)}
+            common: dict[str, Any] = {"name": name, "description": metric.description, "kind": metric.kind,
+                                      "limit": float(limit)}
             observed = metric.getter(report)
             shell = report.thin_shell if name == "max_cv" else report.thin_shell_centered
             if name in _THIN_SHELL and shell is not None and getattr(shell, "constant_norms", False):

@@ -79,7 +79,7 @@ def _band(ref: Any, pct: bool = False) -> str:
     """``mean [low, high]`` of a Gaussian reference (empty when there is none)."""
     if ref is None:
         return ""
-    f = (lambda v: f"{100 * float(v):.1f}%") if pct else _fmt
+    f: Any = (lambda v: f"{100 * float(v):.1f}%") if pct else _fmt
     return f"{f(ref.mean)} [95%: {f(ref.low)}, {f(ref.high)}]"
 
 
@@ -155,6 +155,14 @@ def metrics(report: Any) -> list[Metric]:
         for name, field in (("effective rank", "effective_rank"), ("participation ratio", "participation_ratio"),
                             ("condition number", "condition_number"), ("IsoScore", "isoscore")):
             rows.append(Metric("Spectrum", name, _get(sp, field), _band(_get(sp, f"{field}_reference"))))
+    pdr = _get(report, "principal_directions")
+    if pdr is not None:
+        rows.append(Metric("Directions", "principal directions combined p-value (sample splitting)",
+                           _get(pdr, "combined_test.pvalue"), "uniform on [0, 1]; small means a "
+                           "principal direction is non-Gaussian"))
+    pu = _get(report, "pursuit")
+    if pu is not None:
+        rows.append(_pvalue_row("least Gaussian direction p-value (pursuit)", _get(pu, "test")))
     ma = _get(report, "mardia")
     if ma is not None:
         rows += [_pvalue_row("Mardia skewness p-value", _get(ma, "skewness_test")),

@@ -12,7 +12,7 @@ import json
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from . import __version__
 from ._backend import device_name
@@ -33,12 +33,15 @@ from .stats._moments import covariance_state, project_rows, projection_and_covar
 #: Version of the JSON layout produced by :meth:`GaussianityReport.to_dict` (see docs/report_schema.md).
 SCHEMA_VERSION = "1.0"
 
-ALL_TESTS: tuple[str, ...] = ("thin_shell", "coordinates", "projections", "distance", "mardia",
-                              "henze_zirkler", "royston", "doornik_hansen", "energy")
+ALL_TESTS: tuple[str, ...] = ("thin_shell", "coordinates", "projections", "distance",
+                              "principal_directions", "pursuit", "mardia", "henze_zirkler", "royston",
+                              "doornik_hansen", "energy")
 #: Run by default. Mardia runs by default only when affordable (see ``analyze``).
-DEFAULT_TESTS: tuple[str, ...] = ("thin_shell", "coordinates", "projections", "distance", "mardia",
-                                  "doornik_hansen")
-_NEEDS_FULL_RANK = frozenset({"mardia", "henze_zirkler", "doornik_hansen", "energy"})
+DEFAULT_TESTS: tuple[str, ...] = ("thin_shell", "coordinates", "projections", "distance",
+                                  "principal_directions", "pursuit", "mardia", "doornik_hansen")
+_NEEDS_FULL_RANK = frozenset({"mardia", "henze_zirkler", "doornik_hansen", "energy", "pursuit"})
+#: The principal-direction test splits the rows in two halves of at least 20.
+_MIN_SPLIT_SAMPLES = 40
 #: Floating-point operations above which the default run skips Mardia's O(n^2 d) skewness.
 MARDIA_DEFAULT_FLOP_BUDGET = 2.5e11
 
@@ -68,6 +71,8 @@ class GaussianityReport(Result):
     coordinates: Any = None
     projections: Any = None
     distance: Any = None
+    principal_directions: Any = None
+    pursuit: Any = None
     mardia: Any = None
     henze_zirkler: Any = None
     royston: Any = None
@@ -111,7 +116,7 @@ class GaussianityReport(Result):
         elif isinstance(criteria, str):
             crit = Criteria.preset(criteria, **limits)
         elif isinstance(criteria, Criteria):
-            crit = dataclasses.replace(criteria, **limits) if limits else criteria
+            crit = dataclasses.replace(criteria, **cast("dict[str, Any]", limits)) if limits else criteria
         elif isinstance(criteria, Mapping):
             crit = Criteria.from_mapping({**criteria, **limits})
         else:
@@ -267,7 +272,7 @@ def analyze(
     import numpy as np
 
     # Independent streams so adding a test never changes another test's directions.
-    proj_seed, dist_seed, energy_seed = spawn_generators(rng, 3)
+    proj_seed, dist_seed, energy_seed, pca_seed, pursuit_seed = spawn_generators(rng, 5)
 
     if n < d and n < 100:
         warnings.warn(f"x has {n} rows and {d} columns: fewer samples than features. If each row should "
@@ -328,6 +333,14 @@ def analyze(
                 emb, directions, projected, rng=dist_seed, n_null=n_null, block_size=block_size,
                 per_direction=sliced_w2))
 
+    if "principal_directions" in chosen and n < _MIN_SPLIT_SAMPLES and mode != "explicit":
+        skipped["principal_directions"] = (f"needs n_samples >= {_MIN_SPLIT_SAMPLES} (two halves of at "
+                                           f"least 20 rows); got n_samples={n}")
+    elif "principal_directions" in chosen:
+        from .stats.directions import principal_direction_test
+
+        run("principal_directions", lambda: principal_direction_test(emb, alpha=alpha, rng=pca_seed,
+                                                                     dtype=dtype))
     multivariate = [t for t in chosen if t in _NEEDS_FULL_RANK or t == "royston"]
     if multivariate:
         rank = _rank_of(emb, results.get("distance"))
@@ -337,7 +350,8 @@ def analyze(
                 skipped[name] = reason
                 continue
             run(name, _multivariate_runner(name, emb, dtype=dtype, block_size=block_size,
-                                           n_resamples=n_resamples, rng=energy_seed, mode=mode))
+                                           n_resamples=n_resamples, rng=energy_seed, mode=mode,
+                                           pursuit_seed=pursuit_seed))
         rank_skips = [k for k, v in skipped.items() if "rank" in v or "n_samples" in v]
         if rank_skips:
             warnings.warn(f"Skipped {rank_skips}: {skipped[rank_skips[0]]}", RankDeficiencyWarning,
@@ -371,6 +385,14 @@ def _skip_reason(name: str, *, n: int, d: int, rank: int, mode: str) -> str | No
                 f"with gaussprobe.principal_projection(x, n_components={rank}) and run it on that")
     if name == "royston" and not 4 <= n <= 5000:
         return f"Royston's test is defined for 4 <= n_samples <= 5000 (got n_samples={n})"
+    if name == "pursuit" and mode == "default":
+        from .stats import _null
+        from .stats.directions import DEFAULT_MAX_ITER, DEFAULT_RESTARTS, pursuit_flop
+
+        cost = pursuit_flop(n, d, 3, DEFAULT_RESTARTS, DEFAULT_MAX_ITER) * (_null.DEFAULT_NULL_DRAWS + 1)
+        if cost > _null.NULL_FLOP_BUDGET:
+            return (f"skipped by default: the search and its Monte-Carlo null would cost ~{cost:.2g} flop at "
+                    f"n={n}, d={d} (budget {_null.NULL_FLOP_BUDGET:.2g}); pass tests=[..., 'pursuit'] to run it")
     if name == "henze_zirkler" and mode != "explicit":
         from .stats.henze_zirkler import informative_at
 
@@ -395,7 +417,7 @@ def _mardia_skewness_by_default(n: int, d: int) -> bool:
 
 
 def _multivariate_runner(name: str, emb: Embeddings, *, dtype: DTypeName, block_size: int | None,
-                         n_resamples: int, rng: Any, mode: str) -> Callable[[], Any]:
+                         n_resamples: int, rng: Any, mode: str, pursuit_seed: Any = None) -> Callable[[], Any]:
     x = emb  # validated once; its cache shares the covariance pass between tests
     if name == "mardia":
         from .stats.mardia import mardia
@@ -410,6 +432,10 @@ def _multivariate_runner(name: str, emb: Embeddings, *, dtype: DTypeName, block_
         from .stats.doornik_hansen import doornik_hansen
 
         return lambda: doornik_hansen(x, dtype=dtype)
+    if name == "pursuit":
+        from .stats.directions import least_gaussian_direction
+
+        return lambda: least_gaussian_direction(x, rng=pursuit_seed, dtype=dtype)
     if name == "royston":
         from .stats.royston import royston
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from ._typing import ArrayLike, DTypeName, RNGLike
 
@@ -20,7 +20,7 @@ def _criteria(criteria: Any, limits: dict[str, float]) -> Any:
     if isinstance(criteria, Mapping):
         return Criteria.from_mapping({**criteria, **limits})
     if isinstance(criteria, Criteria):
-        return dataclasses.replace(criteria, **limits) if limits else criteria
+        return dataclasses.replace(criteria, **cast("dict[str, Any]", limits)) if limits else criteria
     msg = (f"`criteria` must be a Criteria, a preset name or a mapping of limits; got "
            f"{type(criteria).__name__}.")
     raise TypeError(msg)

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from gaussprobe.cli import main
 
-FAST = ["--tests", "thin_shell,coordinates,projections,mardia", "--n-projections", "32"]
+FAST = ["--tests", "thin_shell,coordinates,projections,principal_directions,mardia", "--n-projections", "32"]
 
 
 def run(argv, cwd=None):
@@ -440,7 +440,7 @@ def test_encode_refuses_misaligned_or_nonfinite_output(tmp_path, monkeypatch, bo
 
 
 def test_encode_checks_the_whole_output_of_any_model(monkeypatch, tmp_path):
-    import gaussprobe.encoders as encoders
+    from gaussprobe import encoders
 
     monkeypatch.setattr(encoders, "load_encoder", lambda spec, device=None: (object(), None))
     monkeypatch.setattr(encoders, "embed", lambda *a, **k: np.ones((2, 3), dtype=np.float32))

@@ -82,9 +82,8 @@ def test_metrics_values_match_the_report(report):
 
 
 def test_normalised_embeddings_are_explained():
-    from gaussprobe.report import analyze
-
     from gaussprobe._warnings import UninformativeWarning
+    from gaussprobe.report import analyze
 
     x = np.random.default_rng(2).standard_normal((400, 10))
     x /= np.linalg.norm(x, axis=1, keepdims=True)

@@ -45,7 +45,7 @@ def test_report_fields_and_provenance(gaussian_report):
     assert rep.backend == "numpy" and rep.device == "cpu" and rep.compute_dtype == "float64"
     assert rep.seed == 0 and rep.gaussprobe_version == gp.__version__
     assert set(rep.tests) == {"thin_shell", "coordinates", "projections", "distance", "mardia",
-                              "doornik_hansen"}
+                              "doornik_hansen", "principal_directions", "pursuit"}
     assert rep.skipped == {}
     # the report holds exactly what the standalone functions return
     assert rep.thin_shell.to_dict() == gp.thin_shell(x).to_dict()
@@ -74,7 +74,12 @@ def test_report_is_reproducible_and_row_permutation_invariant(gaussian_report):
     assert _close(rep.to_dict(), again.to_dict(), 0.0) == []
     perm = np.random.default_rng(5).permutation(len(x))
     permuted = gp.analyze(x[perm], rng=0)
-    assert _close(rep.to_dict(), permuted.to_dict(), 1e-8) == []
+    # the principal-direction test splits the rows by index (a seeded random half), so a permutation
+    # draws another split: every other statistic is a function of the set of rows
+    drop = {"principal_directions", "timings"}
+    a = {k: v for k, v in rep.to_dict().items() if k not in drop}
+    b = {k: v for k, v in permuted.to_dict().items() if k not in drop}
+    assert _close(a, b, 1e-8) == []
 
 
 @pytest.mark.torch
@@ -84,6 +89,9 @@ def test_numpy_and_torch_cpu_reports_agree():
     a = gp.analyze(x, rng=3, tests="all", n_resamples=19).to_dict()
     b = gp.analyze(torch.as_tensor(x), rng=3, tests="all", n_resamples=19).to_dict()
     assert b is not None
+    # the pursuit's whitened_direction is in the whitening's eigenbasis, whose signs are the backend's
+    for d_ in (a, b):
+        d_["pursuit"].pop("whitened_direction")
     assert _close(a, b, 1e-10) == []
 
 
@@ -197,7 +205,7 @@ def test_default_run_reports_only_calibrated_pvalues(monkeypatch):
     ma = rep.mardia
     assert ma.skewness_test.calibration == "not calibrated" and math.isnan(ma.skewness_test.pvalue)
     assert ma.skewness_test_asymptotic.pvalue > 0.999  # the parity variant, named as such
-    assert ma.kurtosis_test.calibration == "exact moments" and 0.001 < ma.kurtosis_test.pvalue
+    assert ma.kurtosis_test.calibration == "exact moments" and ma.kurtosis_test.pvalue > 0.001
     assert ma.kurtosis_test_asymptotic.pvalue < 1e-6
     assert "henze_zirkler" in rep.skipped and "no power" in rep.skipped["henze_zirkler"]
     assert not hasattr(rep.projections, "dp_combined_test")

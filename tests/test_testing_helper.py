@@ -28,7 +28,7 @@ def test_non_gaussian_fails_with_an_explanation():
     text = str(ei.value)
     assert "not Gaussian-like" in text
     assert "[FAIL] min_coordinate_pvalue: observed" in text
-    assert "required >= 0.00333" in text
+    assert "required >= 0.0025" in text
 
 
 def test_limits_override_and_criteria_forms(gaussian):

@@ -37,7 +37,8 @@ def test_one_default_everywhere(gauss_report):
 def test_gaussian_preset_is_bonferroni_over_calibrated_pvalues():
     c = Criteria.preset("gaussian")
     limits = c.active()
-    assert set(limits) == {"min_coordinate_pvalue", "min_projection_pvalue", "min_mardia_kurtosis_pvalue"}
+    assert set(limits) == {"min_coordinate_pvalue", "min_projection_pvalue", "min_principal_direction_pvalue",
+                           "min_mardia_kurtosis_pvalue"}
     assert sum(limits.values()) == pytest.approx(GAUSSIAN_PRESET_LEVEL)
 
 
@@ -132,7 +133,7 @@ def _false_failures(n, d, draws, *, anisotropic=False):
         x = (np.random.default_rng([n, d, i]).standard_normal((n, d)) * scale) @ rot
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            rep = gp.analyze(x, rng=i, tests=["coordinates", "projections", "mardia"])
+            rep = gp.analyze(x, rng=i, tests=["coordinates", "projections", "principal_directions", "mardia"])
         fails += not rep.check().passed
     return fails
 

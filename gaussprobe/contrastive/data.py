@@ -48,7 +48,7 @@ def torch_seed(rng: RNGLike, *keys: int) -> int:
     elif rng is None:
         base = int(np.random.default_rng().integers(2**63))
     else:
-        base = int(rng)
+        base = int(rng)  # type: ignore[arg-type]  # an int seed (the other RNG kinds are handled above)
     ss = np.random.SeedSequence([base % 2**63, *[int(k) for k in keys]])
     return int(ss.generate_state(2, np.uint32).view(np.uint64)[0] >> np.uint64(1))
 

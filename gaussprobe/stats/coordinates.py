@@ -12,9 +12,9 @@ import warnings
 
 import numpy as np
 
-from .._reference import Reference, coordinate_pass_references
-from .._pvalues import cauchy_test
 from .._budget import check_budget
+from .._pvalues import cauchy_test
+from .._reference import Reference, coordinate_pass_references
 from .._results import Result, TestResult
 from .._typing import ArrayLike, DTypeName
 from .._validation import (

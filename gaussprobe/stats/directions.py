@@ -483,6 +483,8 @@ def principal_direction_test(
         spec = spectrum(state.covariance(ddof=1), xp)
         lam = np.asarray(to_numpy(spec.eigenvalues), dtype=np.float64)[::-1]
         vec = np.asarray(to_numpy(spec.eigenvectors), dtype=np.float64)[:, ::-1]
+        # one sign on every backend: the largest component of each eigenvector is positive
+        vec = vec * np.where(vec[np.argmax(np.abs(vec), axis=0), np.arange(vec.shape[1])] < 0, -1.0, 1.0)
         nf = state.n
         r = min(d, nf - 1)
         if k is None:
@@ -913,6 +915,8 @@ def least_gaussian_direction(
 
     w = dirs[:, pick]
     y = z @ w
+    if float(np.mean(y**3)) < 0.0:  # one sign on every backend: the direction the data skew towards
+        w, y = -w, -y
     uni = _column_tests(y[:, None])
     check_nonconstant(uni.value_range, name="x @ direction", what="the pursuit's univariate tests")
     a = np.asarray(to_numpy(wh.transform), dtype=np.float64) @ w  # y = (x - mean) @ a

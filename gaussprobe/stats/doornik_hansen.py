@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from .._backend import block_rows_for, row_blocks, to_numpy
-from .._pvalues import chi2_sf
 from .._budget import check_budget
+from .._pvalues import chi2_sf
 from .._results import Result
 from .._typing import ArrayLike, DTypeName
 from .._validation import check_embeddings, check_nonconstant

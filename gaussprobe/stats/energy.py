@@ -19,8 +19,8 @@ import array_api_compat
 import numpy as np
 
 from .._backend import row_blocks, to_float
-from .._kernels import gram
 from .._budget import check_budget
+from .._kernels import gram
 from .._random import as_generator
 from .._results import Result
 from .._typing import Array, ArrayLike, DTypeName, RNGLike

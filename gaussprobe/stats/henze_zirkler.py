@@ -8,9 +8,9 @@ from typing import Literal
 
 import numpy as np
 
+from .._budget import check_budget
 from .._kernels import gram
 from .._pvalues import normal_sf
-from .._budget import check_budget
 from .._results import Result
 from .._typing import ArrayLike, DTypeName
 from .._validation import Embeddings, check_choice, check_embeddings, check_positive_int

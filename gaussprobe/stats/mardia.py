@@ -21,8 +21,6 @@ from .._validation import check_choice, check_embeddings, check_positive_int
 from . import _null
 from ._null import (
     DEFAULT_NULL_DRAWS,
-    fits_budget,
-    monte_carlo_pvalue,
     over_budget_note,
     simulate_null,
 )
@@ -226,7 +224,7 @@ def mardia(
     route = _choose_method(n, d, method)
     kernel = _resolve_engine(engine, emb.backend, n)
     if not skewness:
-        z, r = whitened_rows(wh)
+        _, r = whitened_rows(wh)
         b1, b2 = math.nan, to_float(emb.xp.sum(r * r)) / n
         route = "none"
     elif route == "tensor":

@@ -9,14 +9,13 @@ look along the axes.
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
 import numpy as np
 
-from .._pvalues import bonferroni_min, cauchy_statistic, cauchy_test  # noqa: F401 (re-exported)
-from .._random import random_directions, seed_of
 from .._budget import check_budget
+from .._pvalues import bonferroni_min, cauchy_statistic, cauchy_test
+from .._random import random_directions, seed_of
 from .._results import Result, TestResult
 from .._typing import ArrayLike, DTypeName, RNGLike
 from .._validation import check_embeddings, check_nonconstant, check_positive_int, check_probability
