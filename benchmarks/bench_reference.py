@@ -30,7 +30,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--sizes", default="100000x768,10000x768,2000x384,553x384,200x32")
     args = ap.parse_args()
-    import scipy.linalg  # noqa: F401  (already imported by any report; keep the import out of the timing)
+    import scipy.linalg
     import scipy.special  # noqa: F401
 
     print(f"{'n x d':>14} {'draws':>6} {'spectrum+BW':>12} {'thin shell':>11} {'pass fr.':>9} {'total':>8}")

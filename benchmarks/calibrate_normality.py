@@ -20,7 +20,6 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from gaussprobe._pvalues import cauchy_combination  # the DP combination the report no longer offers
-
 from gaussprobe.stats.coordinates import coordinate_normality
 from gaussprobe.stats.projections import projection_normality
 
