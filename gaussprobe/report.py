@@ -172,6 +172,18 @@ class GaussianityReport(Result):
     def __str__(self) -> str:
         return self.summary()
 
+    def __repr__(self) -> str:
+        """One line: the shape, the tests run, the values the default check reads and its verdict."""
+        from ._notebook import report_repr
+
+        return report_repr(self)
+
+    def _repr_html_(self) -> str:
+        """The notebook view: the default check, the summary rows and (with matplotlib) the plots."""
+        from ._notebook import report_html
+
+        return report_html(self)
+
 
 def _resolve_tests(tests: Iterable[str] | str | None) -> tuple[tuple[str, ...], str]:
     if tests is None or tests == "default":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -109,6 +110,23 @@ class CoordinateNormalityResult(Result):
     n_features: int
     ad_pass_fraction_reference: Reference | None = None
     dp_pass_fraction_reference: Reference | None = None
+
+    def to_frame(self) -> Any:
+        """One row per coordinate (index ``coordinate``), as a :class:`pandas.DataFrame`.
+
+        Columns: ``ad_statistic`` (A²), ``ad_pvalue``, ``dp_statistic`` (K²), ``dp_pvalue``,
+        ``skewness``, ``excess_kurtosis``, ``skewness_z``, ``kurtosis_z``, and the pass flags behind the
+        pass fractions: ``ad_pass`` (``A² < ad_critical_value``) and ``dp_pass`` (``dp_pvalue > alpha``).
+        Needs pandas.
+        """
+        from .._notebook import data_frame
+
+        return data_frame(type(self).__name__, "coordinate", {
+            "ad_statistic": self.ad_statistics, "ad_pvalue": self.ad_pvalues,
+            "dp_statistic": self.dp_statistics, "dp_pvalue": self.dp_pvalues,
+            "skewness": self.skewness, "excess_kurtosis": self.excess_kurtosis,
+            "skewness_z": self.skewness_z, "kurtosis_z": self.kurtosis_z,
+            "ad_pass": self.ad_statistics < self.ad_critical_value, "dp_pass": self.dp_pvalues > self.alpha})
 
 
 def pass_fraction_band(n_tests: int, alpha: float, *, level: float = 0.99) -> tuple[float, float]:

@@ -193,6 +193,24 @@ class PrincipalDirectionResult(Result):
     n_samples: int
     n_features: int
 
+    def to_frame(self) -> Any:
+        """One row per tested direction (index ``direction``), as a :class:`pandas.DataFrame`.
+
+        Columns: ``end`` (``"top"``/``"bottom"``), ``rank``, ``fold`` (the estimating half),
+        ``eigenvalue`` (in that half), ``ad_statistic`` (A²), ``ad_pvalue``, ``dp_statistic`` (K²),
+        ``dp_pvalue``, ``skewness``, ``excess_kurtosis`` and ``ad_rejected`` (``ad_pvalue < alpha``, the
+        flag behind ``rejected_fraction``). Needs pandas.
+        """
+        from .._notebook import data_frame
+
+        return data_frame(type(self).__name__, "direction", {
+            "end": list(self.ends), "rank": self.ranks, "fold": self.folds,
+            "eigenvalue": self.direction_eigenvalues,
+            "ad_statistic": self.ad_statistics, "ad_pvalue": self.ad_pvalues,
+            "dp_statistic": self.dp_statistics, "dp_pvalue": self.dp_pvalues,
+            "skewness": self.skewness, "excess_kurtosis": self.excess_kurtosis,
+            "ad_rejected": self.ad_pvalues < self.alpha})
+
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class LeastGaussianDirectionResult(Result):

@@ -68,6 +68,19 @@ class ProjectionNormalityResult(Result):
     n_samples: int
     n_features: int
 
+    def to_frame(self) -> Any:
+        """One row per random direction (index ``direction``), as a :class:`pandas.DataFrame`.
+
+        Columns: ``ad_statistic`` (A²), ``ad_pvalue``, ``dp_statistic`` (K²), ``dp_pvalue`` and
+        ``dp_rejected`` (``dp_pvalue < alpha``, the flag behind ``rejected_fraction``). Needs pandas.
+        """
+        from .._notebook import data_frame
+
+        return data_frame(type(self).__name__, "direction", {
+            "ad_statistic": self.ad_statistics, "ad_pvalue": self.ad_pvalues,
+            "dp_statistic": self.dp_statistics, "dp_pvalue": self.dp_pvalues,
+            "dp_rejected": self.dp_pvalues < self.alpha})
+
 
 def projection_tests(
     projections: Any,
