@@ -322,16 +322,237 @@ _CSS = """
 *{box-sizing:border-box}body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
 margin:0 auto;padding:12px;max-width:960px;color:#1d232a;background:#fff}
 h1{font-size:1.5em;margin:.3em 0}h2{font-size:1.2em;margin:1.2em 0 .4em;border-bottom:1px solid #dde}
+h3{font-size:1.05em;margin:1em 0 .3em}
 .meta{color:#555;font-size:.9em}.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
 table{border-collapse:collapse;width:100%;font-size:.92em}th,td{padding:6px 8px;border-bottom:1px solid #e5e7eb;
 text-align:left;vertical-align:top}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .pass{color:#126b2f;font-weight:600}.fail{color:#b3261e;font-weight:700}
 .verdict{padding:10px 12px;border-radius:6px;margin:.6em 0;font-weight:600}
 .verdict.pass{background:#e7f6ec}.verdict.fail{background:#fdecea}
+.out{background:#fdecea;color:#9c1f17;font-weight:700}.out::after{content:" \\25B2"}
+.lowp{background:#fff3dc;color:#7a4300;font-weight:700}.lowp::after{content:" \\25BC"}
+.legend{font-size:.88em;color:#333}.legend span{padding:0 4px;border-radius:3px}
+tr.worst td{font-weight:600}
+nav.toc{background:#f6f7f9;border-radius:6px;padding:6px 12px;margin:.6em 0;font-size:.92em}
+nav.toc ul{margin:.2em 0;padding-left:1.2em;columns:2 14em}
 figure{margin:1em 0}figure img{display:block;width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.9em;color:#444;margin-top:.3em}ul{padding-left:1.2em}
 @media (max-width:600px){body{padding:8px;font-size:15px}th,td{padding:4px 5px}}
 """
+
+#: Detail sections of the HTML page after the summary: (id, heading), in page order.
+_DETAIL_SECTIONS = (("norms", "Norms"), ("coordinates", "Coordinates"), ("projections", "Random projections"),
+                    ("principal-directions", "Principal directions"), ("pursuit", "Projection pursuit"),
+                    ("spectrum", "Spectrum"))
+_FIGURE_GROUP_SECTION = {"norms": "norms", "coordinates": "coordinates", "projections": "projections",
+                         "principal_directions": "principal-directions", "spectrum": "spectrum"}
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(float(value))
+
+
+def _outside(value: Any, ref: Any) -> bool:
+    """Whether ``value`` lies outside the 95% band ``[ref.low, ref.high]`` (False when either is missing)."""
+    if ref is None or not _finite(value):
+        return False
+    low, high = _get(ref, "low"), _get(ref, "high")
+    if low is None or high is None or math.isnan(float(low)) or math.isnan(float(high)):
+        return False
+    return not float(low) <= float(value) <= float(high)
+
+
+def _row_references(report: Any) -> dict[tuple[str, str], Any]:
+    """The Gaussian reference object behind each summary row that has one, by (section, name)."""
+    ts, tsc, co = _get(report, "thin_shell"), _get(report, "thin_shell_centered"), _get(report, "coordinates")
+    bw, sp = _get(report, "distance.bures_wasserstein"), _get(report, "distance.spectrum")
+    refs: dict[tuple[str, str], Any] = {
+        ("Thin shell", "norm CV (uncentred)"): None if _get(ts, "constant_norms") else _get(ts, "cv_reference"),
+        ("Thin shell", "norm CV (centred)"): _get(tsc, "cv_reference"),
+        ("Thin shell", "CV ratio (centred / chi(d))"): _get(tsc, "cv_ratio_reference"),
+        ("Coordinates", "A^2 pass fraction"): _get(co, "ad_pass_fraction_reference"),
+        ("Coordinates", "D'Agostino-Pearson pass fraction"): _get(co, "dp_pass_fraction_reference"),
+        ("Distance", "normalised Bures-Wasserstein distance"): _get(bw, "normalized_reference"),
+        ("Distance", "  mean part"): _get(bw, "mean_part_reference"),
+        ("Distance", "  anisotropy part"): _get(bw, "anisotropy_part_reference"),
+    }
+    for name, field in (("effective rank", "effective_rank"), ("participation ratio", "participation_ratio"),
+                        ("condition number", "condition_number"), ("IsoScore", "isoscore")):
+        refs["Spectrum", name] = _get(sp, f"{field}_reference")
+    pr = _get(report, "projections")
+    n, k = _get(pr, "n_samples") or _get(report, "n_samples"), _get(pr, "n_projections")
+    if pr is not None and n is not None and k:
+        from ._reference import rejected_fraction_reference
+
+        alpha = float(_get(pr, "alpha") or _get(report, "alpha") or 0.05)
+        if k <= (_get(report, "n_features") or k):  # more directions than features: the true band is wider
+            refs["Random projections", "rejected fraction"] = rejected_fraction_reference(int(n), int(k), alpha)
+    return {key: ref for key, ref in refs.items() if ref is not None}
+
+
+def _mark(value: Any, *, ref: Any = None, pvalue_level: float | None = None) -> str:
+    """The CSS class of a value: ``out`` outside its Gaussian band, ``lowp`` a p-value below the level."""
+    if _outside(value, ref):
+        return "out"
+    if pvalue_level is not None and _finite(value) and float(value) < pvalue_level:
+        return "lowp"
+    return ""
+
+
+def _num(value: Any, cls: str = "", title: str = "") -> str:
+    attr = f' title="{html.escape(title)}"' if title and cls else ""
+    return f'<td class="num{" " + cls if cls else ""}"{attr}>{_fmt(value)}</td>'
+
+
+def _legend(alpha: float) -> str:
+    return ('<p class="legend"><span class="out">value</span> outside the 95% band of an exact Gaussian of '
+            'the same n and d (the reference column); <span class="lowp">p-value</span> below '
+            f"&alpha; = {_fmt(alpha)} (in the tables of single coordinates or directions: below "
+            "&alpha;/m, Bonferroni over the m tested, since the worst of many is shown). A mark points "
+            "at where to look; only a check passes judgement.</p>")
+
+
+def _table(header: Sequence[str], rows: Iterable[str]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    return f'<div class="scroll"><table><tr>{head}</tr>' + "".join(rows) + "</table></div>"
+
+
+def _array(obj: Any, name: str) -> list[Any] | None:
+    value = _get(obj, name)
+    if value is None:
+        return None
+    try:
+        return list(value)
+    except TypeError:
+        return None
+
+
+def _at(values: list[Any] | None, i: int) -> Any:
+    if values is None or i >= len(values):
+        return None
+    v = values[i]
+    return v.item() if hasattr(v, "item") else v
+
+
+def _coordinates_detail(report: Any, alpha: float) -> list[str]:
+    co = _get(report, "coordinates")
+    worst = _array(co, "worst_coordinates")
+    if not worst:
+        return []
+    cols = {f: _array(co, f) for f in ("ad_statistics", "ad_pvalues", "dp_pvalues", "skewness",
+                                       "excess_kurtosis", "skewness_z", "kurtosis_z")}
+    level = alpha / max(len(cols["ad_pvalues"] or ()), 1)
+    rows = []
+    for j in (int(w) for w in worst):
+        cells = [_num(_at(cols["ad_statistics"], j)),
+                 _num(_at(cols["ad_pvalues"], j), _mark(_at(cols["ad_pvalues"], j), pvalue_level=level)),
+                 _num(_at(cols["dp_pvalues"], j), _mark(_at(cols["dp_pvalues"], j), pvalue_level=level))]
+        cells += [_num(_at(cols[f], j)) for f in ("skewness", "excess_kurtosis", "skewness_z", "kurtosis_z")]
+        rows.append(f'<tr><td class="num">{j}</td>{"".join(cells)}</tr>')
+    return ["<h3>Least Gaussian coordinates (smallest AD p-values)</h3>",
+            _table(("coordinate", "A^2", "AD p-value", "DP p-value", "skewness", "excess kurtosis",
+                    "skewness z", "kurtosis z"), rows)]
+
+
+def _projections_detail(report: Any, alpha: float, n_worst: int = 4) -> list[str]:
+    pr = _get(report, "projections")
+    pvalues = _array(pr, "ad_pvalues")
+    if not pvalues:
+        return []
+    finite = [i for i, p in enumerate(pvalues) if _finite(_at(pvalues, i))]
+    worst = sorted(finite, key=lambda i: float(pvalues[i]))[:n_worst]
+    ad, dps, dpp = _array(pr, "ad_statistics"), _array(pr, "dp_statistics"), _array(pr, "dp_pvalues")
+    level = alpha / len(pvalues)
+    rows = [f'<tr><td class="num">#{i}</td>{_num(_at(ad, i))}'
+            f"{_num(_at(pvalues, i), _mark(_at(pvalues, i), pvalue_level=level))}{_num(_at(dps, i))}"
+            f"{_num(_at(dpp, i), _mark(_at(dpp, i), pvalue_level=level))}</tr>" for i in worst]
+    return [f"<h3>Least Gaussian random projections ({len(worst)} of {len(pvalues)})</h3>",
+            _table(("direction", "A^2", "AD p-value", "DP K^2", "DP p-value"), rows),
+            ('<p class="meta">The result stores each direction\'s statistics but not its projected values, '
+             "so the worst directions are shown here and in the plots of A^2 and of the p-values over all "
+             "directions rather than as QQ plots.</p>")]
+
+
+def _principal_detail(report: Any, alpha: float) -> list[str]:
+    pdr = _get(report, "principal_directions")
+    pvalues = _array(pdr, "ad_pvalues")
+    if not pvalues:
+        return []
+    ends, ranks, folds = _array(pdr, "ends"), _array(pdr, "ranks"), _array(pdr, "folds")
+    cols = {f: _array(pdr, f) for f in ("direction_eigenvalues", "ad_statistics", "dp_pvalues", "skewness",
+                                        "excess_kurtosis")}
+    level = alpha / len(pvalues)
+    worst = min(range(len(pvalues)), key=lambda i: float(pvalues[i]) if _finite(_at(pvalues, i)) else math.inf)
+    rows = []
+    for i in range(len(pvalues)):
+        fold = _at(folds, i)
+        cells = [f"<td>{html.escape(str(_at(ends, i) or '?'))}</td>", _num(_at(ranks, i)),
+                 f'<td class="num">{"?" if fold is None else int(fold) + 1}</td>',
+                 _num(_at(cols["direction_eigenvalues"], i)), _num(_at(cols["ad_statistics"], i)),
+                 _num(_at(pvalues, i), _mark(_at(pvalues, i), pvalue_level=level)),
+                 _num(_at(cols["dp_pvalues"], i), _mark(_at(cols["dp_pvalues"], i), pvalue_level=level)),
+                 _num(_at(cols["skewness"], i)), _num(_at(cols["excess_kurtosis"], i))]
+        tr = '<tr class="worst">' if i == worst else "<tr>"
+        rows.append(f'{tr}{"".join(cells)}</tr>')
+    combined = _get(pdr, "combined_test.pvalue")
+    summary = (f'<p>Combined p-value (sample splitting) <span class="{_mark(combined, pvalue_level=alpha)}">'
+               f"{_fmt(combined)}</span>; Bonferroni {_fmt(_get(pdr, 'bonferroni_pvalue'))}; "
+               f"{_fmt(_get(pdr, 'n_above_edge'))} eigenvalue(s) above and {_fmt(_get(pdr, 'n_below_edge'))} "
+               f"below the Marchenko-Pastur bulk [{_fmt(_get(pdr, 'mp_lower_edge'))}, "
+               f"{_fmt(_get(pdr, 'mp_upper_edge'))}].</p>")
+    return [summary, "<h3>Tested directions (estimated on one half, tested on the other; worst in bold)</h3>",
+            _table(("end", "rank", "estimated on half", "eigenvalue", "A^2", "AD p-value", "DP p-value",
+                    "skewness", "excess kurtosis"), rows)]
+
+
+def _pursuit_detail(report: Any, alpha: float) -> list[str]:
+    pu = _get(report, "pursuit")
+    if pu is None:
+        return []
+    best = _get(pu, "best")
+    test = _get(pu, "test")
+    pvalue = _get(test, "pvalue")
+    kq, sq = _get(pu, "null_kurtosis_q95"), _get(pu, "null_skewness_q95")
+
+    def sym(q: Any) -> Any:  # |statistic| <= q95 of the search on Gaussian noise: a symmetric band
+        return None if not _finite(q) else _SymmetricBand(float(q))
+
+    skew, kurt = _get(best, "skewness"), _get(best, "excess_kurtosis")
+    rows = [
+        ("p-value of the best contrast (Monte-Carlo null of the same search)",
+         _num(pvalue, _mark(pvalue, pvalue_level=alpha)),
+         f"uniform on [0, 1]; calibration {_get(test, 'calibration') or '?'}"),
+        ("best contrast statistic", _num(_get(test, "statistic")), f"contrast: {_get(pu, 'best_contrast') or '?'}"),
+        ("skewness of the projection", _num(skew, _mark(skew, ref=sym(sq))),
+         f"search on Gaussian noise: |skewness| <= {_fmt(sq)} (95%)"),
+        ("excess kurtosis of the projection", _num(kurt, _mark(kurt, ref=sym(kq))),
+         f"search on Gaussian noise: |excess kurtosis| <= {_fmt(kq)} (95%)"),
+        ("variance of the projection", _num(_get(best, "eigenvalue")), "input units"),
+        ("A^2 of the projection", _num(_get(best, "ad_statistic")),
+         "its AD/DP p-values ignore the search and are not shown"),
+        ("informative at this (n, d)", f'<td class="num">{_fmt(_get(pu, "informative"))}</td>',
+         "whether the search stands out of what it finds in noise"),
+        ("null draws", _num(_get(pu, "n_null")), ""),
+    ]
+    body = [f"<tr><td>{html.escape(name)}</td>{cell}<td>{html.escape(ref)}</td></tr>" for name, cell, ref in rows]
+    note = _get(test, "note")
+    out = [_table(("statistic", "value", "reference"), body)]
+    if note:
+        out.append(f'<p class="meta">{html.escape(str(note))}</p>')
+    out.append('<p class="meta">The result stores the direction and its statistics, not the projected values, '
+               "so the pursuit has no QQ plot.</p>")
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _SymmetricBand:
+    """The band ``[-q, q]`` (for a statistic whose null is given as a quantile of its absolute value)."""
+
+    high: float
+
+    @property
+    def low(self) -> float:
+        return -self.high
 
 
 def to_html(report: Any, x: Any = None, *, outcome: Any = None, title: str | None = None,
@@ -339,13 +560,20 @@ def to_html(report: Any, x: Any = None, *, outcome: Any = None, title: str | Non
             image_format: str = "png", rng: Any = 0) -> str:
     """One self-contained HTML page: summary, verdict, reading of the numbers and the diagnostic plots.
 
+    The page starts with a table of contents. Values outside the 95% band of an exact Gaussian of the
+    same (n, d), and p-values below the level, are marked (classes ``out`` and ``lowp``, with a
+    legend). After the summary come one section per family: norms, coordinates (the worst, by AD
+    p-value), random projections (the worst directions and the per-direction A² against its null),
+    principal directions (QQ plots and histograms of the top ones, every tested direction in a table),
+    projection pursuit (its statistics) and the spectrum.
+
     Parameters
     ----------
     report : GaussianityReport
     x : array, optional
         The embeddings the report was computed from. With them the page also shows the norm
-        histograms against chi(d) and QQ plots; without them only the plots the report's own results
-        allow (per-coordinate A^2, eigen-spectrum).
+        histograms against chi(d) and the QQ plots and histograms of the worst coordinates; without
+        them only the plots the report's own results allow.
     outcome : CheckOutcome, optional
         The verdict of ``report.check(...)``.
     title, source, notes
@@ -355,10 +583,68 @@ def to_html(report: Any, x: Any = None, *, outcome: Any = None, title: str | Non
     image_format : {"png", "svg"}
         How plots are inlined.
     rng : seed
-        Directions of the projection QQ plots.
+        Seed of the simulated A² null drawn beside the per-coordinate and per-direction A².
     """
     esc = html.escape
     title = title or "Gaussianity report"
+    alpha = float(_get(report, "alpha") or 0.05)
+    sections: list[tuple[str, str, list[str]]] = []
+    if outcome is not None:
+        cls = "pass" if outcome.passed else "fail"
+        verdict = "PASSED" if outcome.passed else f"FAILED ({len(outcome.failures)} of {len(outcome.results)})"
+        body = [f'<div class="verdict {cls}">Check {verdict}</div>', '<div class="scroll"><table>',
+                "<tr><th>criterion</th><th>observed</th><th>limit</th><th>result</th></tr>"]
+        for r in sorted(outcome.results, key=lambda r: r.passed):
+            op = "&le;" if r.kind == "max" else "&ge;"
+            status = (f'<span class="pass">{_status_word(r, "")}</span>' if r.passed
+                      else f'<span class="fail">{_status_word(r, "FAIL")}</span>')
+            note = f"<br><small>{esc(r.note)}</small>" if getattr(r, "note", "") else ""
+            body.append(f"<tr><td><code>{esc(r.name)}</code><br><small>{esc(r.description)}</small></td>"
+                        f'<td class="num">{_fmt(r.observed)}</td><td class="num">{op} {_fmt(r.limit)}</td>'
+                        f"<td>{status}{note}</td></tr>")
+        body.append("</table></div>")
+        sections.append(("check", "Check", body))
+    refs = _row_references(report)
+    body = [_legend(alpha), '<div class="scroll"><table>',
+            "<tr><th>statistic</th><th>value</th><th>exact Gaussian, same n and d: mean [95% band]</th></tr>"]
+    section = None
+    for m in metrics(report):
+        if m.section != section:
+            section = m.section
+            body.append(f'<tr><th colspan="3">{esc(section)}</th></tr>')
+        is_pvalue = m.reference.startswith("uniform on [0, 1]")
+        cls = _mark(m.value, ref=refs.get((m.section, m.name)), pvalue_level=alpha if is_pvalue else None)
+        hint = "outside the Gaussian 95% band" if cls == "out" else f"below alpha = {_fmt(alpha)}"
+        body.append(f"<tr><td>{esc(m.name)}</td>{_num(m.value, cls, hint)}<td>{esc(m.reference)}</td></tr>")
+    body.append("</table></div>")
+    sections.append(("summary", "Summary", body))
+    reading = interpretation(report)
+    if reading:
+        sections.append(("reading", "How to read this", ["<ul>", *(f"<li>{esc(s)}</li>" for s in reading),
+                                                         "</ul>"]))
+    skipped = _skipped(report)
+    if skipped:
+        sections.append(("skipped", "Skipped tests", ["<ul>", *(f"<li><b>{esc(k)}</b>: {esc(v)}</li>"
+                                                                 for k, v in skipped.items()), "</ul>"]))
+    if notes:
+        sections.append(("notes", "Notes", ["<ul>", *(f"<li>{esc(n)}</li>" for n in notes), "</ul>"]))
+    detail: dict[str, list[str]] = {
+        "coordinates": _coordinates_detail(report, alpha), "projections": _projections_detail(report, alpha),
+        "principal-directions": _principal_detail(report, alpha), "pursuit": _pursuit_detail(report, alpha)}
+    figures: dict[str, list[str]] = {}
+    if plots:
+        from .plotting import figure_to_data_uri, report_figure_groups
+
+        for group, figs in report_figure_groups(report, x, rng=rng).items():
+            out = figures.setdefault(_FIGURE_GROUP_SECTION.get(group, group), [])
+            for caption, fig in figs.items():
+                uri = figure_to_data_uri(fig, image_format=image_format)
+                out.append(f'<figure><img src="{uri}" alt="{esc(caption)}">'
+                           f"<figcaption>{esc(caption)}</figcaption></figure>")
+    for sid, heading in _DETAIL_SECTIONS:
+        body = detail.get(sid, []) + figures.get(sid, [])
+        if body:
+            sections.append((sid, heading, body))
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
              f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>",
@@ -367,50 +653,10 @@ def to_html(report: Any, x: Any = None, *, outcome: Any = None, title: str | Non
         parts.append(f'<p class="meta">Input: <code>{esc(source)}</code></p>')
     parts.append(f'<p class="meta">{esc(_provenance(report))}; generated '
                  f'{_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}</p>')
-    if outcome is not None:
-        cls = "pass" if outcome.passed else "fail"
-        verdict = "PASSED" if outcome.passed else f"FAILED ({len(outcome.failures)} of {len(outcome.results)})"
-        parts += [f'<div class="verdict {cls}">Check {verdict}</div>', '<div class="scroll"><table>',
-                  "<tr><th>criterion</th><th>observed</th><th>limit</th><th>result</th></tr>"]
-        for r in sorted(outcome.results, key=lambda r: r.passed):
-            op = "&le;" if r.kind == "max" else "&ge;"
-            status = (f'<span class="pass">{_status_word(r, "")}</span>' if r.passed
-                      else f'<span class="fail">{_status_word(r, "FAIL")}</span>')
-            note = f"<br><small>{esc(r.note)}</small>" if getattr(r, "note", "") else ""
-            parts.append(f"<tr><td><code>{esc(r.name)}</code><br><small>{esc(r.description)}</small></td>"
-                         f'<td class="num">{_fmt(r.observed)}</td><td class="num">{op} {_fmt(r.limit)}</td>'
-                         f"<td>{status}{note}</td></tr>")
-        parts.append("</table></div>")
-    parts += ["<h2>Summary</h2>", '<div class="scroll"><table>',
-              "<tr><th>statistic</th><th>value</th><th>exact Gaussian, same n and d: mean [95% band]</th></tr>"]
-    section = None
-    for m in metrics(report):
-        if m.section != section:
-            section = m.section
-            parts.append(f'<tr><th colspan="3">{esc(section)}</th></tr>')
-        parts.append(f'<tr><td>{esc(m.name)}</td><td class="num">{_fmt(m.value)}</td>'
-                     f"<td>{esc(m.reference)}</td></tr>")
-    parts.append("</table></div>")
-    reading = interpretation(report)
-    if reading:
-        parts += ["<h2>How to read this</h2>", "<ul>"] + [f"<li>{esc(s)}</li>" for s in reading] + ["</ul>"]
-    skipped = _skipped(report)
-    if skipped:
-        parts += ["<h2>Skipped tests</h2>", "<ul>"]
-        parts += [f"<li><b>{esc(k)}</b>: {esc(v)}</li>" for k, v in skipped.items()]
-        parts.append("</ul>")
-    if notes:
-        parts += ["<h2>Notes</h2>", "<ul>"] + [f"<li>{esc(n)}</li>" for n in notes] + ["</ul>"]
-    if plots:
-        from .plotting import figure_to_data_uri, report_figures
-
-        figs = report_figures(report, x, rng=rng)
-        if figs:
-            parts.append("<h2>Plots</h2>")
-        for caption, fig in figs.items():
-            uri = figure_to_data_uri(fig, image_format=image_format)
-            parts.append(f'<figure><img src="{uri}" alt="{esc(caption)}">'
-                         f"<figcaption>{esc(caption)}</figcaption></figure>")
+    parts += ['<nav class="toc" aria-label="Contents"><b>Contents</b><ul>',
+              *(f'<li><a href="#{sid}">{esc(heading)}</a></li>' for sid, heading, _ in sections), "</ul></nav>"]
+    for sid, heading, body in sections:
+        parts += [f'<section id="{sid}"><h2>{esc(heading)}</h2>', *body, "</section>"]
     parts.append("</body></html>")
     return "\n".join(parts)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -13,7 +14,7 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from gaussprobe.render import interpretation, metrics, to_html, to_markdown
+from gaussprobe.render import _fmt, interpretation, metrics, to_html, to_markdown
 
 pytest.importorskip("matplotlib")
 
@@ -124,22 +125,128 @@ def test_references_are_the_gaussian_of_the_same_size():
 
 
 # ---------------------------------------------------------------- HTML
-def test_html_is_self_contained(report, data):
-    page = to_html(report, data, source="emb.npy")
+#: Images of the page of the `report` fixture: with the data (norms 2, coordinates 3, projections 2,
+#: principal directions 2, spectrum 1) and from the report alone (coordinates 1, projections 2,
+#: principal directions 2, spectrum 1).
+N_IMAGES_WITH_DATA = 10
+N_IMAGES_REPORT_ONLY = 6
+IMG_TAG = '<img src="data:image/png;base64,'
+
+
+@pytest.fixture(scope="module")
+def page(report, data):
+    return to_html(report, data, source="emb.npy")
+
+
+@pytest.fixture(scope="module")
+def skewed_page():
+    from gaussprobe.report import analyze
+
+    x = np.random.default_rng(5).exponential(size=(600, 12))
+    rep = analyze(x, rng=0, n_projections=12)
+    return rep, to_html(rep, x)
+
+
+def _section(page, sid):
+    m = re.search(rf'<section id="{sid}">(.*?)</section>', page, flags=re.DOTALL)
+    assert m is not None, sid
+    return m.group(1)
+
+
+def _summary_cells(page):
+    """(statistic, class) of every value cell of the summary table."""
+    return re.findall(r'<tr><td>([^<]*)</td><td class="num ?([a-z]*)"', _section(page, "summary"))
+
+
+def test_html_is_self_contained(report, data, page):
     assert page.startswith("<!DOCTYPE html>")
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
     assert "<script" not in page
     assert not re.search(r"(src|href)=\"(https?:)?//", page)  # nothing fetched from elsewhere
     images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
-    assert len(images) == 6
+    assert len(images) == N_IMAGES_WITH_DATA
     import base64
 
     assert all(base64.b64decode(b).startswith(b"\x89PNG") for b in images)
     # without the data: only the plots the report itself supports
-    assert len(re.findall(r"<img ", to_html(report))) == 2
+    assert len(re.findall(r"<img ", to_html(report))) == N_IMAGES_REPORT_ONLY
     assert "<img" not in to_html(report, plots=False)
     svg = to_html(report, plots=True, image_format="svg")
     assert "data:image/svg+xml;base64," in svg
+
+
+def test_html_sections_and_images(report, page):
+    expected = {"summary": 0, "reading": 0, "norms": 2, "coordinates": 3, "projections": 2,
+                "principal-directions": 2, "pursuit": 0, "spectrum": 1}
+    for sid, n_images in expected.items():
+        assert _section(page, sid).count(IMG_TAG) == n_images, sid
+    assert page.count(IMG_TAG) == N_IMAGES_WITH_DATA
+    # the worst coordinates are plotted and tabulated (sorted by AD p-value), and the principal
+    # directions' QQ plots and histograms come from the stored qq_values
+    coords = _section(page, "coordinates")
+    listed = [int(j) for j in re.findall(r'<tr><td class="num">(\d+)</td>', coords)]
+    assert listed == [int(j) for j in report.coordinates.worst_coordinates]
+    assert "QQ plots of the least Gaussian coordinates" in coords
+    assert "Histograms of the least Gaussian coordinates" in coords
+    principal = _section(page, "principal-directions")
+    assert "QQ plots of the top principal directions" in principal
+    assert "Histograms of the top principal directions" in principal
+    assert principal.count('<tr class="worst">') == 1
+    assert len(re.findall(r"<tr( class=\"worst\")?><td>(top|bottom)</td>", principal)) == len(
+        report.principal_directions.ad_pvalues)
+    # the pursuit: its statistics as a table, no plot (the projected values are not on the result)
+    pursuit = _section(page, "pursuit")
+    best = report.pursuit.best
+    for value in (best.skewness, best.excess_kurtosis, report.pursuit.test.pvalue):
+        assert f">{_fmt(value)}</td>" in pursuit
+    # without plots the tables stay and no image is drawn
+    bare = to_html(report, plots=False)
+    assert IMG_TAG not in bare and '<section id="principal-directions">' in bare
+    assert "<img" not in bare
+
+
+def test_html_random_projection_section_shows_the_worst_directions(report, page):
+    section = _section(page, "projections")
+    listed = [int(i) for i in re.findall(r'<td class="num">#(\d+)</td>', section)]
+    pvalues = report.projections.ad_pvalues
+    assert listed == [int(i) for i in np.argsort(pvalues, kind="stable")[:4]]
+    assert [pvalues[i] for i in listed] == sorted(pvalues)[:4]
+    assert "direction 1<" not in section and "Per-direction Anderson" in section
+
+
+def test_html_table_of_contents_links_resolve(report, page):
+    from gaussprobe.criteria import Criteria
+
+    for html_page in (page, to_html(report, plots=False,
+                                    outcome=report.check(Criteria(max_cv=0.01)), notes=["n"])):
+        nav = re.search(r'<nav class="toc"[^>]*>(.*?)</nav>', html_page, flags=re.DOTALL)
+        assert nav is not None
+        assert html_page.index("<nav") < html_page.index("<h2")  # at the top, before every section
+        links = re.findall(r'href="#([^"]+)"', nav.group(1))
+        ids = re.findall(r'\sid="([^"]+)"', html_page)
+        assert len(ids) == len(set(ids))  # ids are unique
+        assert links and set(links) == set(ids)  # every link resolves, every section is listed
+        assert links == [i for i in ids if i in links]  # in page order
+    assert "check" in links and "notes" in links
+
+
+def test_html_marks_values_outside_the_gaussian_band(skewed_page, page):
+    rep, skewed = skewed_page
+    cells = dict(_summary_cells(skewed))
+    for name in ("A^2 pass fraction", "D'Agostino-Pearson pass fraction", "norm CV (centred)",
+                 "normalised Bures-Wasserstein distance"):
+        assert cells[html.escape(name)] == "out", name
+    assert cells["Mardia kurtosis p-value"] == "lowp"
+    assert rep.coordinates.ad_pass_fraction_reference.low > rep.coordinates.ad_pass_fraction
+    assert '<p class="legend">' in skewed and '<span class="out">' in skewed
+    assert ".out{" in skewed and ".lowp{" in skewed
+    assert 'class="num out"' in _section(skewed, "pursuit")  # its kurtosis beyond the search's null
+    # the Gaussian sample: most values sit inside their band, and the legend is still there
+    gauss = _summary_cells(page)
+    marked = [name for name, cls in gauss if cls]
+    assert len(gauss) > 20 and len(marked) <= 3, marked
+    assert '<p class="legend">' in page
+    assert page.count('class="num out"') + page.count('class="num lowp"') <= 4
 
 
 def test_html_escapes_text(report):
@@ -204,6 +311,30 @@ def test_plot_functions_return_figures(data, report):
     assert plotting.plot_norms(data, ax=ax) is fig
     with pytest.raises(ValueError, match="2-D"):
         plotting.plot_norms(np.ones(5))
+
+
+def test_direction_and_coordinate_plots_read_the_results(data, report):
+    from gaussprobe import plotting
+
+    pdr = report.principal_directions
+    for draw in (plotting.plot_principal_direction_qq, plotting.plot_principal_direction_histograms):
+        fig = draw(pdr)
+        assert len(fig.axes) == pdr.qq_values.shape[0]
+        assert fig.axes[0].get_title() == f"{pdr.ends[0]} {pdr.ranks[0]}: AD p {pdr.ad_pvalues[0]:.2g}"
+    line = plotting.plot_principal_direction_qq(pdr).axes[0].get_lines()[0]
+    np.testing.assert_array_equal(line.get_xdata(), pdr.qq_quantiles)
+    np.testing.assert_array_equal(line.get_ydata(), pdr.qq_values[0])
+    co = report.coordinates
+    worst = co.worst_coordinates
+    for draw in (plotting.plot_coordinate_qq, plotting.plot_coordinate_histograms):
+        fig = draw(data, coordinates=worst, ad_statistics=co.ad_statistics, ad_pvalues=co.ad_pvalues)
+        assert [ax.get_title().split(":")[0] for ax in fig.axes] == [f"coord {j}" for j in worst[:4]]
+    fig = plotting.plot_projection_pvalues(report.projections.ad_pvalues)
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert labels == [f"#{i}" for i in np.argsort(report.projections.ad_pvalues, kind="stable")[:4]]
+    groups = plotting.report_figure_groups(report)
+    assert list(groups) == ["coordinates", "projections", "principal_directions", "spectrum"]
+    assert len(plotting.report_figures(report)) == N_IMAGES_REPORT_ONLY
 
 
 def test_spectrum_plot_marks_null_directions(rank_deficient):
@@ -325,3 +456,22 @@ def test_html_renders_in_headless_chromium(tmp_path, report, data):
                           f"--user-data-dir={tmp_path / 'profile2'}", "--dump-dom", page.as_uri()],
                          capture_output=True, text=True, timeout=120, check=False)
     assert "Gaussianity report" in dom.stdout
+    # every inlined image decodes: a copy of the page with a load handler writes each naturalWidth
+    # into the DOM (the report itself has no script)
+    probe = tmp_path / "probe.html"
+    script = ("<script>window.addEventListener('load', () => { const w = [...document.images]"
+              ".map(i => i.complete ? i.naturalWidth : 0); document.body.setAttribute('data-widths', "
+              "w.join(',')); });</script>")
+    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", f"{script}</body>"), encoding="utf-8")
+    loaded = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=412,900",
+                             "--virtual-time-budget=10000", f"--user-data-dir={tmp_path / 'profile3'}",
+                             "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=120,
+                            check=False)
+    found = re.search(r'data-widths="([0-9,]*)"', loaded.stdout)
+    assert found is not None, loaded.stderr[-2000:]
+    widths = [int(w) for w in found.group(1).split(",") if w]
+    assert len(widths) == N_IMAGES_WITH_DATA
+    assert all(w > 0 for w in widths), widths
+    # the table of contents links land on their sections
+    for sid in re.findall(r'href="#([^"]+)"', dom.stdout):
+        assert f'id="{sid}"' in dom.stdout, sid
