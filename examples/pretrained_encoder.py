@@ -150,11 +150,11 @@ def main(argv: list[str] | None = None) -> dict:
     encode_seconds = time.perf_counter() - t0
     print(f"{len(sentences)} sentences encoded in {encode_seconds:.0f} s; dimension {raw.shape[1]}")
 
-    rows = {"raw": table2_row(raw), "normalized": table2_row(normed)}
     notes: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
-        # gaussprobe reports rank deficiency etc. as warnings; keep them as notes in the results
+        # gaussprobe reports rank deficiency, constant norms etc. as warnings; keep them as notes
         warnings.simplefilter("always", gaussprobe.GaussprobeWarning)
+        rows = {"raw": table2_row(raw), "normalized": table2_row(normed)}
         reports = {"raw": gaussprobe.analyze(raw, rng=args.seed),
                    "normalized": gaussprobe.analyze(normed, rng=args.seed)}
     for w in caught:

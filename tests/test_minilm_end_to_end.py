@@ -78,17 +78,20 @@ def test_normalised_embeddings_have_a_trivial_thin_shell_but_are_not_gaussian(en
     code, out, _ = _check(d / "normalized.npy", "--preset", "paper", capsys=capsys)
     assert code == 1
     results = {r["name"]: r for r in out["outcome"]["results"]}
-    assert results["max_cv"]["passed"]  # every norm is 1: CV ~ 0
+    # every norm is 1: CV ~ 0, which says nothing about Gaussianity, so the criterion is uninformative
     assert results["max_cv"]["observed"] < 1e-6
+    assert results["max_cv"]["status"] == "uninformative" and not results["max_cv"]["passed"]
+    assert "normalised input" in results["max_cv"]["note"]
     assert not results["min_ad_pass_fraction"]["passed"]  # normalising does not make coordinates Gaussian
     assert not results["min_dp_pass_fraction"]["passed"]
     coords = out["report"]["coordinates"]
     assert coords["ad_pass_fraction"] < coords["pass_fraction_band"][0]
     assert out["report"]["distance"]["spectrum"]["rank"] <= 381
-    # a thin-shell-only gate passes, which is what the numbers justify for unit vectors
-    code, out, _ = _check(d / "normalized.npy", "--max-cv", "1e-5", "--tests", "thin_shell", capsys=capsys)
-    assert code == 0
-    assert out["passed"] is True
+    # a thin-shell-only gate no longer passes unit vectors trivially
+    code, out, _ = _check(d / "normalized.npy", "--only", "--max-cv", "1e-5", "--tests", "thin_shell",
+                          capsys=capsys)
+    assert code == 1
+    assert out["passed"] is False
 
 
 def test_markdown_summary_for_ci(encoded, capsys):

@@ -24,6 +24,9 @@ EQUIVARIANT = {
     "ThinShellResult": {"mean": 1, "std": 1, "quantiles": 1},
     "SpectrumResult": {"eigenvalues": 2, "trace": 2, "rank_tolerance": 2},
     "BuresWassersteinResult": {"w2": 1, "sigma": 1, "w2_squared": 2, "second_moment": 2},
+    "PrincipalDirectionResult": {"direction_eigenvalues": 2, "eigenvalues": 2, "noise_variance": 2,
+                                 "mp_lower_edge": 2, "mp_upper_edge": 2},
+    "DirectionStatistics": {"eigenvalue": 2},
 }
 
 

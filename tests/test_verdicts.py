@@ -139,11 +139,13 @@ def _false_failures(n, d, draws, *, anisotropic=False):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("n", "d", "anisotropic"), [(100, 8, False), (1000, 64, True), (2000, 384, False)])
-def test_gaussian_preset_false_failure_rate(n, d, anisotropic):
-    """At most 1% false failures on exact Gaussians (within the 99 % binomial band of 1 %, 500 draws)."""
+@pytest.mark.parametrize(("n", "d", "anisotropic", "draws"),
+                         [(100, 8, False, 500), (1000, 64, True, 500), (2000, 384, False, 300)])
+def test_gaussian_preset_false_failure_rate(n, d, anisotropic, draws):
+    """At most 1% false failures on exact Gaussians (within the 99 % binomial band of 1 %; 300-500
+    draws, fewer at the largest cell to keep CI within its budget; benchmarks/preset_false_failures.py
+    measures more)."""
     from scipy import stats
 
-    draws = 500
     hi = stats.binom.ppf(0.995, draws, GAUSSIAN_PRESET_LEVEL)
     assert _false_failures(n, d, draws, anisotropic=anisotropic) <= hi

@@ -415,11 +415,17 @@ class Trainer:
 
         t0 = time.perf_counter()
         z = self.embed_test()
-        shell = thin_shell(z)
+        from gaussprobe._warnings import UninformativeWarning
+
+        with warnings.catch_warnings():
+            # normalised representations have constant norms: recorded in the row, not raised
+            warnings.simplefilter("ignore", UninformativeWarning)
+            shell = thin_shell(z)
         coords = coordinate_normality(z)
         row: dict[str, Any] = {
             "epoch": self.epoch, "step": self.step,
             "cv": shell.cv, "norm_mean": shell.mean, "norm_std": shell.std,
+            "constant_norms": bool(shell.constant_norms),
             "cv_gaussian": shell.cv_gaussian,
             "ad_mean": coords.ad_mean, "ad_pass_fraction": coords.ad_pass_fraction,
             "dp_mean_pvalue": coords.dp_mean_pvalue, "dp_pass_fraction": coords.dp_pass_fraction,

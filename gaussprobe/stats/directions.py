@@ -240,7 +240,8 @@ class LeastGaussianDirectionResult(Result):
         Monte-Carlo p-value of each contrast on its own (NaN when not calibrated).
     informative : bool
         False where the search finds large departures in Gaussian noise itself (its 95% null quantile
-        of |excess kurtosis| at least 1.2, a uniform's, and of |skewness| at least 1.0, a chi2(8)'s):
+        of ``|excess kurtosis|`` at least 1.2, a uniform's, and of ``|skewness|`` at least 1.0, a
+        chi2(8)'s):
         only departures beyond ``null_kurtosis_q95`` / ``null_skewness_q95`` can be seen. Without a
         simulated null: ``n_samples >= 20 n_features``. ``note`` then says so.
     null_kurtosis_q95, null_skewness_q95 : float
@@ -533,8 +534,8 @@ def principal_direction_test(
     n_tested = [p.shape[0] for p in proj]
     ad_p = np.concatenate([ad_pvalue(t.ad_statistic, m) for t, m in zip(tests, n_tested, strict=True)])
     dp_p = k2_pvalue(k2)
-    scale = emb.scale ** 2
-    eig_arr = np.asarray(eig) / scale
+    inv = emb.scale  # eigenvalues carry the square of the input's power-of-two scale: divide twice
+    eig_arr = np.asarray(eig) / inv / inv
     worst_i = int(np.argmin(ad_p))
     wf = folds[worst_i]
     w_col = worst_i - (0 if wf == 0 else meta[0][0] + meta[0][1])
@@ -545,10 +546,13 @@ def principal_direction_test(
         skewness=float(skew[worst_i]), excess_kurtosis=float(kurt[worst_i]))
     full = CovarianceState(n=states[0].n, mean=states[0].mean, m2=states[0].m2).merge(
         CovarianceState(n=states[1].n, mean=states[1].mean, m2=states[1].m2), xp)
-    lam_full = np.sort(np.asarray(to_numpy(spectrum(full.covariance(ddof=1), xp, vectors=False)
-                                           .eigenvalues), dtype=np.float64))[::-1] / scale
-    sigma2, lo, hi = marchenko_pastur_bulk(lam_full, n, d)
-    nz = lam_full[: min(d, n - 1)]
+    lam_scaled = np.sort(np.asarray(to_numpy(spectrum(full.covariance(ddof=1), xp, vectors=False)
+                                         .eigenvalues), dtype=np.float64))[::-1]
+    sigma2, lo, hi = marchenko_pastur_bulk(lam_scaled, n, d)  # counted in the scaled units ...
+    nz = lam_scaled[: min(d, n - 1)]
+    n_above, n_below = int(np.count_nonzero(nz > hi)), int(np.count_nonzero(nz < lo))
+    lam_full = lam_scaled / inv / inv  # ... reported in the input's
+    sigma2, lo, hi = sigma2 / inv / inv, lo / inv / inv, hi / inv / inv
     q = min(QQ_DIRECTIONS, meta[0][0])
     qq_values, qq_quantiles = _qq(proj[0][:, :q])
     warn_small_sample(min(n_tested))
@@ -578,8 +582,8 @@ def principal_direction_test(
         noise_variance=sigma2,
         mp_lower_edge=lo,
         mp_upper_edge=hi,
-        n_above_edge=int(np.count_nonzero(nz > hi)),
-        n_below_edge=int(np.count_nonzero(nz < lo)),
+        n_above_edge=n_above,
+        n_below_edge=n_below,
         qq_values=qq_values,
         qq_quantiles=qq_quantiles,
         alpha=alpha,
@@ -942,7 +946,7 @@ def least_gaussian_direction(
     best = DirectionStatistics(
         direction=a / norm_a, end=names[pick], rank=1, fold=-1,
         # var(x @ a/|a|) = 1/|a|² (divisor n); reported with divisor n - 1 and in input units
-        eigenvalue=n / (n - 1) / norm_a**2 / emb.scale**2,
+        eigenvalue=n / (n - 1) / norm_a**2 / emb.scale / emb.scale,
         ad_statistic=float(uni.ad_statistic[0]), ad_pvalue=float(ad_pvalue(uni.ad_statistic, n)[0]),
         dp_statistic=float(uni.k2[0]), dp_pvalue=float(k2_pvalue(uni.k2)[0]),
         skewness=float(uni.skewness[0]), excess_kurtosis=float(uni.kurtosis[0] - 3.0))
