@@ -550,14 +550,20 @@ def _analysis_options(p: argparse.ArgumentParser) -> None:
 
 def _input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", help="embedding file: .npy .npz .pt .safetensors .parquet .arrow .csv .tsv .jsonl")
+    _reading_options(p)
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N (needs torch)")
+
+
+def _reading_options(p: argparse.ArgumentParser, *, of: str = "") -> None:
+    """How an embedding file is read (``of``: e.g. " (both files)" when the options serve two)."""
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--key", help="array / tensor / JSON field holding the embeddings")
-    group.add_argument("--column", help="Parquet/Arrow list column holding the embeddings")
-    p.add_argument("--max-rows", type=_positive_int, help="read only the first N rows")
+    group.add_argument("--key", help=f"array / tensor / JSON field holding the embeddings{of}")
+    group.add_argument("--column", help=f"Parquet/Arrow list column holding the embeddings{of}")
+    p.add_argument("--max-rows", type=_positive_int,
+                   help=f"read only the first N rows{' of each file' if of else ''}")
     p.add_argument("--input-format", choices=("npy", "npz", "torch", "safetensors", "parquet", "arrow",
                                               "csv", "tsv", "jsonl"),
                    help="force the input format instead of detecting it")
-    p.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N (needs torch)")
     p.add_argument("--drop-nonfinite", action="store_true",
                    help="drop rows containing NaN/Inf instead of failing with exit code 2")
 
@@ -611,15 +617,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "for the other side unless given here.")
     p.add_argument("baseline", help="baseline embeddings file or saved report (.json)")
     p.add_argument("candidate", help="candidate embeddings file or saved report (.json)")
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--key", help="array / tensor / JSON field holding the embeddings (both files)")
-    group.add_argument("--column", help="Parquet/Arrow list column holding the embeddings (both files)")
-    p.add_argument("--max-rows", type=_positive_int, help="read only the first N rows of each file")
-    p.add_argument("--input-format", choices=("npy", "npz", "torch", "safetensors", "parquet", "arrow",
-                                              "csv", "tsv", "jsonl"),
-                   help="force the input format instead of detecting it")
-    p.add_argument("--drop-nonfinite", action="store_true",
-                   help="drop rows containing NaN/Inf instead of failing with exit code 2")
+    _reading_options(p, of=" (both files)")
     _analysis_options(p)
     p.add_argument("--tolerance", type=_tolerance_item, action="append", metavar="METRIC=VALUE",
                    help="allowed worsening of one metric (repeatable), e.g. --tolerance max_cv=0.01")
