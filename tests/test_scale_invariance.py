@@ -59,6 +59,13 @@ def assert_same(reference, scaled, factor: float, rtol: float = 1e-9) -> None:
     for path, (va, p) in a.items():
         if "timings" in path:
             continue
+        tol = rtol
+        if path.startswith(".pursuit"):
+            # the pursuit is an iterative search: it stops at its convergence tolerance, so rounding
+            # moves its optimum (and iteration count) by about that much, not by 1e-16
+            if path.endswith("n_iter"):
+                continue
+            tol = max(rtol, 1e-5)
         vb = b[path][0]
         if va is None or isinstance(va, (str, bool, tuple)) or (
                 not isinstance(va, (np.ndarray, float, int, np.floating, np.integer))):
@@ -71,7 +78,7 @@ def assert_same(reference, scaled, factor: float, rtol: float = 1e-9) -> None:
         if p:  # compare only where the scaled value is a normal float64
             ok = (np.abs(expected) > 1e-290) & (np.abs(expected) < 1e290)
             expected, got = expected[ok], got[ok]
-        np.testing.assert_allclose(got, expected, rtol=rtol, atol=1e-13 * float(factor) ** p
+        np.testing.assert_allclose(got, expected, rtol=tol, atol=1e-13 * float(factor) ** p
                                    if p else 1e-13, equal_nan=True, err_msg=path)
 
 
