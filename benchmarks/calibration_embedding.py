@@ -24,10 +24,13 @@ which also pays the one-time costs (the Monte-Carlo nulls gaussprobe caches per 
 compilation); that draw's time is reported apart. A cell that gets fewer than 100 draws is marked
 "over budget" with its measured seconds per draw.
 
-    nice -n 10 python benchmarks/calibration_embedding.py --json calibration.json
-    nice -n 10 python benchmarks/calibration_embedding.py --power --json power.json
-    python benchmarks/calibration_embedding.py --quick          # a few small cells, a minute or two
+The tables in docs/calibration.md come from (about 40 and 13 minutes on two shared cores)::
+
+    nice -n 10 python benchmarks/calibration_embedding.py --cell-budget 80 --json calibration.json
+    nice -n 10 python benchmarks/calibration_embedding.py --power --power-budget 20 \
+        --power-standalone-budget 5 --json power.json
     python benchmarks/calibration_embedding.py --render calibration.json   # tables from saved JSON
+    python benchmarks/calibration_embedding.py --quick          # four small cells, about a minute
 """
 
 from __future__ import annotations
