@@ -47,16 +47,16 @@ MEMORY_BUDGET: int | None = None
 
 
 def memory_budget(max_bytes: int | None = None) -> int:
-    """The in-memory budget in bytes: ``max_bytes`` when given, else :data:`MEMORY_BUDGET`, else half RAM."""
+    """The in-memory budget in bytes: ``max_bytes`` when given, else :data:`MEMORY_BUDGET`, else the
+    analysis budget of :func:`gaussprobe._budget.memory_budget` (``GAUSSPROBE_MAX_MEMORY``, else half RAM)."""
     if max_bytes is not None:
         return int(max_bytes)
     if MEMORY_BUDGET is not None:
         return int(MEMORY_BUDGET)
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # not POSIX
-        total = 16 * 2**30
-    return max(int(total) // 2, 256 * 2**20)
+    from ._budget import memory_budget as analysis_budget  # one budget for loading and analysis
+
+    limit = analysis_budget()
+    return int(limit) if limit < 2**62 else 2**62
 
 
 def _size(nbytes: int) -> str:
@@ -544,7 +544,7 @@ def read_arrow_like(path: Path, fmt: str, column: str | None, max_rows: int | No
                     budget: int) -> tuple[np.ndarray, str | None, int | None]:
     pa = optional_import("pyarrow")
     try:
-        schema, mode, cols, n_total, batches = _open_arrow(path, fmt, pa, column, max_rows, budget)
+        _schema, mode, cols, n_total, batches = _open_arrow(path, fmt, pa, column, max_rows, budget)
         # n_total is None only for a stream cut at max_rows (its kept batches are already in memory)
         n = int(max_rows or 0) if n_total is None else min(n_total, max_rows or n_total)
         out: np.ndarray | None = None

@@ -32,21 +32,20 @@ class _Metric:
 
 
 def _resolve(report: Any, path: str | None) -> Any:
+    """The object at the dotted attribute ``path`` of ``report`` (None where any step is missing)."""
+    if not path:
+        return None
     obj = report
-    for part in (path or "").split(".") if path else ():
+    for part in path.split("."):
         if obj is None:
             return None
         obj = getattr(obj, part, None)
-    return obj if path else None
+    return obj
 
 
 def _get(path: str) -> Callable[[Any], float | None]:
     def getter(report: Any) -> float | None:
-        obj = report
-        for part in path.split("."):
-            if obj is None:
-                return None
-            obj = getattr(obj, part, None)
+        obj = _resolve(report, path)
         return None if obj is None else float(obj)
 
     return getter

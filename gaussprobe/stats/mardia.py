@@ -273,6 +273,20 @@ def _draw_flop(n: int, d: int) -> float:
             + 2.0 * float(d) ** 3 + 20.0 * n * d)
 
 
+def _draw_cholesky(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, centred rows and lower Cholesky factor of the covariance (divisor n) of one null draw."""
+    from scipy.linalg import lapack
+
+    n = z.shape[0]
+    mean = z.mean(axis=0)
+    c = z - mean
+    chol, info = lapack.dpotrf(c.T @ c / n, lower=1)
+    if info:  # pragma: no cover - a standard-normal draw with n >= d + 2 is full rank
+        msg = f"Monte-Carlo null draw of shape {z.shape} is singular."
+        raise ArithmeticError(msg)
+    return mean, c, chol
+
+
 def _null_statistics(z: np.ndarray) -> tuple[float, float]:
     """``(b1, b2)`` (divisor n) of one standard-normal draw: the Monte-Carlo null's statistic.
 
@@ -283,11 +297,9 @@ def _null_statistics(z: np.ndarray) -> tuple[float, float]:
 
     emb = check_embeddings(z)
     n, d = emb.n_samples, emb.n_features
-    mean = z.mean(axis=0)
-    c = z - mean
-    chol, info = lapack.dpotrf(c.T @ c / n, lower=1)
-    inv, info2 = lapack.dtrtri(chol, lower=1)
-    if info or info2:  # pragma: no cover - a standard-normal draw with n >= d + 2 is full rank
+    mean, _, chol = _draw_cholesky(z)
+    inv, info = lapack.dtrtri(chol, lower=1)
+    if info:  # pragma: no cover - the factor of a full-rank draw is invertible
         msg = f"Monte-Carlo null draw at (n, d) = ({n}, {d}) is singular."
         raise ArithmeticError(msg)
     transform = np.tril(inv).T
@@ -507,14 +519,10 @@ def _cornish_fisher_two_sided(z: float, gamma: float) -> float:
 
 def _null_kurtosis(z: np.ndarray) -> tuple[float]:
     """``b2`` (divisor n) of one standard-normal draw, via a Cholesky factor of the covariance."""
-    from scipy.linalg import lapack, solve_triangular
+    from scipy.linalg import solve_triangular
 
     n = z.shape[0]
-    c = z - z.mean(axis=0)
-    chol, info = lapack.dpotrf(c.T @ c / n, lower=1)
-    if info:  # pragma: no cover - a standard-normal draw with n >= d + 2 is full rank
-        msg = f"Monte-Carlo null draw of shape {z.shape} is singular."
-        raise ArithmeticError(msg)
+    _, c, chol = _draw_cholesky(z)
     w = solve_triangular(np.tril(chol), c.T, lower=True, check_finite=False)
     r = np.einsum("ij,ij->j", w, w)
     return (float(r @ r) / n,)
