@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import builtins
 import math
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import array_api_compat
@@ -30,20 +29,21 @@ MIN_SAMPLES = 8
 #: power-of-two scale (see :attr:`Embeddings.scale_exponent`).
 SAFE_EXPONENTS: dict[int, tuple[int, int]] = {8: (-128, 128), 4: (-24, 24)}
 
-_MATERIALISE_LOCK = threading.Lock()
-
-
 @dataclass(frozen=True, slots=True, eq=False, init=False)
 class Embeddings:
-    """A validated embedding matrix and where it lives.
+    """A validated embedding matrix and where it lives. Immutable; it holds no results.
 
-    ``storage`` is the caller's array, never copied nor modified when it is float32 or float64.
-    ``rows``, ``cols`` and ``full`` return blocks cast to the compute dtype and multiplied by
-    :attr:`scale`, an exact power of two that is 1 unless the data's magnitude lies outside
-    :data:`SAFE_EXPONENTS` (e.g. ``1e-155 * x`` or ``1e154 * x``): every statistic is then computed on
-    ``scale * x``, which has the same invariant statistics, and the few scale-equivariant outputs
-    (norms, eigenvalues, distances) are divided back by :meth:`unscale`. Multiplying by a power of
-    two is exact, so moderate inputs are untouched and extreme ones are computed as accurately.
+    ``storage`` is the caller's array, never copied nor modified when it is float32 or float64 (a
+    NumPy array or memmap, a torch tensor, another array-API array, or a lazy Dask array whose chunks
+    are NumPy arrays). ``rows``, ``cols`` and ``full`` return blocks cast to the compute dtype and
+    multiplied by :attr:`scale`, an exact power of two that is 1 unless the data's magnitude lies
+    outside :data:`SAFE_EXPONENTS` (e.g. ``1e-155 * x`` or ``1e154 * x``): every statistic is then
+    computed on ``scale * x``, which has the same invariant statistics, and the few scale-equivariant
+    outputs (norms, eigenvalues, distances) are divided back by :meth:`unscale`. Multiplying by a power
+    of two is exact, so moderate inputs are untouched and extreme ones are computed as accurately.
+
+    Work shared between statistics (one covariance pass for several tests) is not kept here: the pass
+    engine (:mod:`gaussprobe._engine`) returns it as explicit values.
     """
 
     storage: Array
@@ -53,12 +53,9 @@ class Embeddings:
     backend: str
     #: ``scale = 2**scale_exponent`` multiplies every value read through this object.
     scale_exponent: int
-    #: One-pass results computed on this input (e.g. the covariance), shared by the tests run on it.
-    cache: dict[Any, Any] = field(repr=False)
 
     def __init__(self, data: Array | None = None, xp: Any = None, device: Any = None,
-                 dtype: DTypeName = "float64", backend: str = "numpy",
-                 cache: dict[Any, Any] | None = None, scale_exponent: int = 0, *,
+                 dtype: DTypeName = "float64", backend: str = "numpy", scale_exponent: int = 0, *,
                  storage: Array | None = None) -> None:
         arr = storage if storage is not None else data
         if arr is None:
@@ -70,7 +67,6 @@ class Embeddings:
         object.__setattr__(self, "dtype", dtype)
         object.__setattr__(self, "backend", backend)
         object.__setattr__(self, "scale_exponent", int(scale_exponent))
-        object.__setattr__(self, "cache", {} if cache is None else cache)
 
     @property
     def n_samples(self) -> int:
@@ -96,43 +92,62 @@ class Embeddings:
         return isinstance(self.storage, np.ndarray)
 
     @property
+    def on_host(self) -> bool:
+        """Whether the kernels run on host NumPy arrays (a NumPy input, or the chunks of a lazy one)."""
+        return self.is_numpy or self.is_lazy
+
+    @property
+    def is_lazy(self) -> bool:
+        """Whether the storage is a lazy (Dask) array: read by chunks, never whole."""
+        return self.backend == "dask"
+
+    @property
     def scale(self) -> builtins.float:  # (``float`` is the compute-dtype property here)
         """The exact power of two applied to every value read (1.0 for moderate magnitudes)."""
         return math.ldexp(1.0, self.scale_exponent)
 
+    def chunk(self, data: Array, *, scaled: bool = True) -> Embeddings:
+        """The same validation (dtype, and the scale unless ``scaled=False``) for ``data``: one in-memory
+        chunk of a lazy input, or (``scaled=False``) data of moderate magnitude made to match this input,
+        such as a null sample."""
+        xp, device = namespace_of(data)
+        return Embeddings(data=data, xp=xp, device=device, dtype=self.dtype, backend=backend_name(xp),
+                          scale_exponent=self.scale_exponent if scaled else 0)
+
+    def take_rows64(self, index: np.ndarray) -> Array:
+        """The rows ``index`` (a short host index vector) in float64, scaled, in the input's namespace."""
+        if self.is_lazy:
+            return self._cast(np.asarray(self.storage[np.asarray(index)]), np.float64)
+        if self.is_numpy:
+            return self._cast(self.storage[index], np.float64)
+        idx = self.xp.asarray(np.asarray(index), device=self.device)
+        return self._cast(self.xp.take(self.storage, idx, axis=0), self.xp.float64)
+
     @property
     def data(self) -> Array:
-        """The whole matrix in the storage dtype, scaled by :attr:`scale`.
-
-        The caller's array itself when no scale applies (the usual case). Otherwise a scaled copy,
-        made once and kept: prefer :meth:`rows`, :meth:`cols` or :meth:`rows_into`, which scale one
-        block at a time.
-        """
+        """The whole matrix in the storage dtype, scaled by :attr:`scale`: the caller's array itself when
+        no scale applies (the usual case), else a scaled copy made on each access (prefer :meth:`rows`,
+        :meth:`cols` or :meth:`rows_into`, which scale one block at a time)."""
         if self.scale_exponent == 0:
             return self.storage
-        scaled = self.cache.get(_SCALED_DATA)
-        if scaled is None:
-            with _MATERIALISE_LOCK:
-                scaled = self.cache.get(_SCALED_DATA)
-                if scaled is None:
-                    scaled = self.cache[_SCALED_DATA] = self.storage * self.scale
-        return scaled
+        return self._read(self.storage) * self.scale
 
     def rows(self, start: int, stop: int) -> Array:
         """Rows ``start:stop`` in the compute dtype (a view when no cast or scale is needed)."""
-        return self._cast(self.storage[start:stop, :])
+        return self._cast(self._read(self.storage[start:stop, :]))
 
     def rows64(self, start: int, stop: int) -> Array:
         """Rows ``start:stop`` in float64 whatever the compute dtype (for sums that feed whitening)."""
-        return self._cast(self.storage[start:stop, :], self.xp.float64)
+        return self._cast(self._read(self.storage[start:stop, :]), self.xp.float64)
 
     def cols(self, start: int, stop: int) -> Array:
-        """Columns ``start:stop`` in the compute dtype."""
-        return self._cast(self.storage[:, start:stop])
+        """Columns ``start:stop`` in the compute dtype (of a lazy input: a read of every row)."""
+        return self._cast(self._read(self.storage[:, start:stop]))
 
     def full(self) -> Array:
-        """The whole matrix in the compute dtype (a copy only when the dtype differs or a scale applies)."""
-        return self._cast(self.storage)
+        """The whole matrix in the compute dtype (a copy only when the dtype differs or a scale applies;
+        of a lazy input, the whole matrix read into memory)."""
+        return self._cast(self._read(self.storage))
 
     def rows_into(self, start: int, stop: int, out: np.ndarray, *, subtract: Any = None) -> np.ndarray:
         """Write rows ``start:stop`` (scaled, minus ``subtract`` when given) into the NumPy buffer ``out``.
@@ -140,7 +155,7 @@ class Embeddings:
         One pass over the block in the common unscaled case (``np.copyto`` or ``np.subtract``), so the
         host fast paths keep their speed; ``out`` fixes the dtype.
         """
-        src = self.storage[start:stop]
+        src = self._read(self.storage[start:stop])
         if self.scale_exponent == 0:
             if subtract is None:
                 np.copyto(out, src)
@@ -151,6 +166,10 @@ class Embeddings:
         if subtract is not None:
             out -= subtract
         return out
+
+    def _read(self, a: Any) -> Array:
+        """A lazy (Dask) selection computed into a NumPy array; anything else as it is."""
+        return np.asarray(a) if self.is_lazy else a
 
     def unscale(self, value: Any, power: int = 1) -> Any:
         """``value / scale**power``: a scale-equivariant output back in the units of the input.
@@ -182,10 +201,6 @@ class Embeddings:
     def asarray(self, a: Any) -> Array:
         """A host array moved to this input's namespace, device and compute dtype."""
         return self.xp.asarray(np.ascontiguousarray(a), dtype=self.float, device=self.device)
-
-
-#: Cache key of the scaled copy made by :attr:`Embeddings.data` (only when a scale applies).
-_SCALED_DATA = "scaled_data"
 
 
 def ldexp(value: Any, exponent: int) -> Any:
@@ -297,8 +312,10 @@ def check_embeddings(
     float_dtype(np, dtype)  # validates the name
     if isinstance(x, Embeddings):
         if x.dtype == dtype and x.n_samples >= min_samples and x.n_features >= min_features:
-            return x  # already validated; keeps its cache of one-pass results
+            return x  # already validated
         x = x.storage  # the caller's values: the scale is chosen again for the new compute dtype
+    if _is_dask(x):
+        return _check_lazy(x, name=name, dtype=dtype, min_samples=min_samples, min_features=min_features)
     arr = _to_array(x, name, dtype)
     xp, device = namespace_of(arr)
     if arr.ndim != 2:
@@ -328,6 +345,85 @@ def check_embeddings(
     scale_exponent = _scale_exponent(max(-lo, hi), arr.dtype, dtype)
     return Embeddings(data=arr, xp=xp, device=device, dtype=dtype, backend=backend_name(xp),
                       scale_exponent=scale_exponent)
+
+
+def _is_dask(x: Any) -> bool:
+    return type(x).__module__.startswith("dask.array") and hasattr(x, "chunks") and hasattr(x, "dask")
+
+
+def _check_lazy(x: Any, *, name: str, dtype: DTypeName, min_samples: int, min_features: int) -> Embeddings:
+    """:func:`check_embeddings` for a Dask array: the same rules, checked without loading it.
+
+    The dtype and shape come from the array's metadata (unknown chunk sizes are computed); the value
+    range — the finiteness check and the scale — takes one read of the data (both reductions share
+    it). Non-float dtypes are upcast lazily, chunk by chunk; chunks along the columns are merged so
+    that every task holds whole rows.
+    """
+    import array_api_compat
+
+    kind = np.dtype(x.dtype).kind
+    if kind == "O":
+        msg = (f"`{name}` has dtype object ({_describe(x)}); expected real numbers. Convert the chunks "
+               "with x.astype(float) after fixing them.")
+        raise TypeError(msg)
+    if kind == "c":
+        msg = (f"`{name}` must hold real numbers; got complex dtype {x.dtype}. Pass the real part or "
+               "the magnitude explicitly.")
+        raise TypeError(msg)
+    if kind not in "biuf":
+        msg = f"`{name}` must be numeric; got dtype {x.dtype} ({_describe(x)})."
+        raise TypeError(msg)
+    if x.ndim != 2:
+        msg = (f"`{name}` must be 2-D with shape (n_samples, n_features); got shape {tuple(x.shape)}. "
+               "Stack embeddings row-wise, e.g. x.reshape(len(x), -1).")
+        raise ValueError(msg)
+    if any(math.isnan(c) for c in x.chunks[0]):
+        x = x.compute_chunk_sizes()
+    if x.dtype not in (np.float32, np.float64):
+        x = x.astype(np.float64 if dtype == "float64" else np.float32)
+    if len(x.chunks[1]) > 1:
+        x = x.rechunk({1: -1})
+    n, d = (int(s) for s in x.shape)
+    if n == 0 or d == 0:
+        msg = f"`{name}` is empty (shape {(n, d)}); expected at least {min_samples} rows and {min_features} column(s)."
+        raise ValueError(msg)
+    if n < min_samples:
+        msg = (f"`{name}` has {n} rows; at least {min_samples} samples are needed for these tests "
+               "(their null distributions are undefined below that). Collect more embeddings.")
+        raise ValueError(msg)
+    if d < min_features:
+        msg = f"`{name}` has {d} feature(s); at least {min_features} are needed here."
+        raise ValueError(msg)
+    import dask
+
+    lo, hi = (float(v) for v in dask.compute(x.min(), x.max()))
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        _report_lazy_nonfinite(x, name)
+    xp = array_api_compat.array_namespace(np.empty(0, dtype=x.dtype))
+    return Embeddings(data=x, xp=xp, device="cpu", dtype=dtype, backend="dask",
+                      scale_exponent=_scale_exponent(max(-lo, hi), x.dtype, dtype))
+
+
+def _bad_rows(block: np.ndarray, offset: int) -> tuple[int, list[int], list[int]]:
+    ok = np.isfinite(block)
+    rows = np.nonzero(~ok.all(axis=1))[0]
+    cols = np.nonzero(~ok.all(axis=0))[0][:10]
+    return int(rows.size), [int(r) + offset for r in rows[:10]], [int(c) for c in cols]
+
+
+def _report_lazy_nonfinite(x: Any, name: str) -> None:
+    import dask
+
+    starts = np.concatenate([[0], np.cumsum(x.chunks[0])[:-1]]).astype(int)
+    parts = dask.compute(*[dask.delayed(_bad_rows)(b, int(o))
+                           for b, o in zip(x.to_delayed().ravel(), starts, strict=True)])
+    n_bad = sum(p[0] for p in parts)
+    rows = [r for p in parts for r in p[1]][:10]
+    cols = sorted({c for p in parts for c in p[2]})[:10]
+    msg = (f"`{name}` contains NaN or Inf in {n_bad} row(s) (first rows {rows}, columns {cols}). "
+           "Statistics of non-finite values are undefined: drop those rows or fix the encoder that "
+           "produced them.")
+    raise ValueError(msg)
 
 
 def _value_range(arr: Array, xp: Any) -> tuple[float, float]:

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 from . import __version__
 from ._backend import device_name
-from ._random import random_directions, seed_of
+from ._random import seed_of
 from ._results import Result
 from ._typing import ArrayLike, DTypeName, RNGLike
 from ._validation import (
-    Embeddings,
     check_choice,
     check_embeddings,
     check_positive_int,
@@ -28,7 +26,6 @@ from ._validation import (
 )
 from ._warnings import RankDeficiencyWarning, ShapeWarning
 from .criteria import DEFAULT_PRESET, CheckOutcome, Criteria
-from .stats._moments import covariance_state, project_rows, projection_and_covariance
 
 #: Version of the JSON layout produced by :meth:`GaussianityReport.to_dict` (see docs/report_schema.md).
 SCHEMA_VERSION = "1.0"
@@ -39,11 +36,10 @@ ALL_TESTS: tuple[str, ...] = ("thin_shell", "coordinates", "projections", "dista
 #: Run by default. Mardia runs by default only when affordable (see ``analyze``).
 DEFAULT_TESTS: tuple[str, ...] = ("thin_shell", "coordinates", "projections", "distance",
                                   "principal_directions", "pursuit", "mardia", "doornik_hansen")
-_NEEDS_FULL_RANK = frozenset({"mardia", "henze_zirkler", "doornik_hansen", "energy", "pursuit"})
+from ._analysis import NEEDS_FULL_RANK as _NEEDS_FULL_RANK
+
 #: Above this dimension Royston's test is not run unless named (measured miscalibrated; see docs).
 _ROYSTON_MAX_FEATURES = 50
-#: The principal-direction test splits the rows in two halves of at least 20.
-_MIN_SPLIT_SAMPLES = 40
 #: Floating-point operations above which the default run skips Mardia's O(n^2 d) skewness.
 MARDIA_DEFAULT_FLOP_BUDGET = 2.5e11
 
@@ -283,107 +279,29 @@ def analyze(
                  tiles=bool({"mardia", "henze_zirkler", "energy"} & set(chosen)),
                  itemsize=4 if dtype == "float32" else 8)
     seed = seed_of(rng)
-    import numpy as np
 
     # Independent streams so adding a test never changes another test's directions.
-    proj_seed, dist_seed, energy_seed, pca_seed, pursuit_seed = spawn_generators(rng, 5)
+    seeds = spawn_generators(rng, 5)  # projections, sliced null, energy, principal split, pursuit
 
     if n < d and n < 100:
         warnings.warn(f"x has {n} rows and {d} columns: fewer samples than features. If each row should "
                       "be one embedding this is expected; if the array may be transposed (one embedding "
                       "per column), pass x.T.", ShapeWarning, stacklevel=2)
-    results: dict[str, Any] = {}
-    skipped: dict[str, str] = {}
-    timings: dict[str, float] = {}
+    from ._analysis import run_analysis
 
-    def run(name: str, fn: Callable[[], Any], field: str | None = None) -> None:
-        t0 = time.perf_counter()
-        results[field or name] = fn()
-        timings[field or name] = round(time.perf_counter() - t0, 6)
-
-    from .stats import coordinates as _coord
-    from .stats import distance as _dist
-    from .stats import projections as _proj
-    from .stats import thin_shell as _ts
-
-    # The covariance pass is shared by the distance, the multivariate tests and the centred thin
-    # shell; when the projections are needed too, one blocked pass makes both (one upcast per block).
-    wants_cov = n > d and ("distance" in chosen or any(t in _NEEDS_FULL_RANK for t in chosen))
-    wants_proj = "projections" in chosen or "distance" in chosen
-    directions = random_directions(d, n_projections, proj_seed) if wants_proj else np.empty((d, 0))
-    projected = None
-    if wants_cov:
-        t0 = time.perf_counter()
-        if wants_proj:
-            projected = projection_and_covariance(emb, directions, block_size=block_size)
-        else:
-            covariance_state(emb, block_size=block_size)
-        timings["covariance" if not wants_proj else "covariance_and_project"] = round(
-            time.perf_counter() - t0, 6)
-    if "thin_shell" in chosen:
-        run("thin_shell", lambda: _ts.thin_shell(emb, center=False, dtype=dtype, block_size=block_size))
-        run("thin_shell", lambda: _ts.thin_shell(emb, center=True, dtype=dtype, block_size=block_size),
-            "thin_shell_centered")
-    if "coordinates" in chosen:
-        run("coordinates", lambda: _coord.coordinate_normality(emb, alpha=alpha, dtype=dtype))
-    if wants_proj and projected is None:
-        # One projection pass, shared by the projection tests and the sliced distance.
-        t0 = time.perf_counter()
-        projected = project_rows(emb, directions, block_size=block_size)
-        timings["project"] = round(time.perf_counter() - t0, 6)
-    sliced_w2 = None
-    if "projections" in chosen:
-        # the sorted projections also give the sliced distance's per-direction values
-        with_w2 = "distance" in chosen and d >= 2
-        t0 = time.perf_counter()
-        results["projections"], sliced_w2 = _proj.projection_tests_with_w2(
-            projected, d, seed, alpha, dtype, None, with_w2)
-        timings["projections"] = round(time.perf_counter() - t0, 6)
-    if "distance" in chosen:
-        if d < 2:
-            skipped["distance"] = "needs at least 2 features (the spectrum measures are undefined for one)"
-        else:
-            run("distance", lambda: _dist.distance_from_projections(
-                emb, directions, projected, rng=dist_seed, n_null=n_null, block_size=block_size,
-                per_direction=sliced_w2))
-
-    if "principal_directions" in chosen and n < _MIN_SPLIT_SAMPLES and mode != "explicit":
-        skipped["principal_directions"] = (f"needs n_samples >= {_MIN_SPLIT_SAMPLES} (two halves of at "
-                                           f"least 20 rows); got n_samples={n}")
-    elif "principal_directions" in chosen:
-        from .stats.directions import principal_direction_test
-
-        run("principal_directions", lambda: principal_direction_test(emb, alpha=alpha, rng=pca_seed,
-                                                                     dtype=dtype))
-    multivariate = [t for t in chosen if t in _NEEDS_FULL_RANK or t == "royston"]
-    if multivariate:
-        rank = _rank_of(emb, results.get("distance"))
-        for name in multivariate:
-            reason = _skip_reason(name, n=n, d=d, rank=rank, mode=mode)
-            if reason is not None:
-                skipped[name] = reason
-                continue
-            run(name, _multivariate_runner(name, emb, dtype=dtype, block_size=block_size,
-                                           n_resamples=n_resamples, rng=energy_seed, mode=mode,
-                                           pursuit_seed=pursuit_seed))
-        rank_skips = [k for k, v in skipped.items() if "rank" in v or "n_samples" in v]
-        if rank_skips:
-            warnings.warn(f"Skipped {rank_skips}: {skipped[rank_skips[0]]}", RankDeficiencyWarning,
-                          stacklevel=2)
-
+    out = run_analysis(emb, chosen, mode, n_projections=n_projections, alpha=alpha, block_size=block_size,
+                       n_null=n_null, n_resamples=n_resamples, seed=seed, seeds=seeds,
+                       skip_reason=_skip_reason, mardia_skewness=_mardia_skewness_by_default)
+    skipped = out.skipped
+    rank_skips = [k for k, v in skipped.items() if "rank" in v or "n_samples" in v]
+    if rank_skips:
+        warnings.warn(f"Skipped {rank_skips}: {skipped[rank_skips[0]]}", RankDeficiencyWarning,
+                      stacklevel=2)
     return GaussianityReport(
         schema_version=SCHEMA_VERSION, gaussprobe_version=__version__, n_samples=n, n_features=d,
         backend=emb.backend, device=device_name(emb.device), compute_dtype=dtype, seed=seed, alpha=alpha,
         n_projections=n_projections, tests=tuple(t for t in chosen if t not in skipped), skipped=skipped,
-        timings=timings, **results)
-
-
-def _rank_of(emb: Embeddings, distance: Any) -> int:
-    if distance is not None:
-        return int(distance.rank)
-    from .stats._moments import covariance_state, spectrum
-
-    return spectrum(covariance_state(emb).covariance(), emb.xp).rank
+        timings=out.timings, **out.results)
 
 
 def _skip_reason(name: str, *, n: int, d: int, rank: int, mode: str) -> str | None:
@@ -432,36 +350,6 @@ def _mardia_skewness_by_default(n: int, d: int) -> bool:
     if min(float(n) * n * d, float(n) * d**3 / 2) > MARDIA_DEFAULT_FLOP_BUDGET:
         return False
     return skewness_plan(n, d)[0] != "not calibrated"
-
-
-def _multivariate_runner(name: str, emb: Embeddings, *, dtype: DTypeName, block_size: int | None,
-                         n_resamples: int, rng: Any, mode: str, pursuit_seed: Any = None) -> Callable[[], Any]:
-    x = emb  # validated once; its cache shares the covariance pass between tests
-    if name == "mardia":
-        from .stats.mardia import mardia
-
-        skew = mode != "default" or _mardia_skewness_by_default(emb.n_samples, emb.n_features)
-        return lambda: mardia(x, block_size=block_size, dtype=dtype, skewness=skew)
-    if name == "henze_zirkler":
-        from .stats.henze_zirkler import henze_zirkler
-
-        return lambda: henze_zirkler(x, block_size=block_size, dtype=dtype)
-    if name == "doornik_hansen":
-        from .stats.doornik_hansen import doornik_hansen
-
-        return lambda: doornik_hansen(x, dtype=dtype)
-    if name == "pursuit":
-        from .stats.directions import least_gaussian_direction
-
-        return lambda: least_gaussian_direction(x, rng=pursuit_seed, dtype=dtype)
-    if name == "royston":
-        from .stats.royston import royston
-
-        # The calibrated column rule (MVN's kurtosis-based switch over-rejects; see royston's Notes).
-        return lambda: royston(x, column_test="shapiro-wilk", dtype=dtype)
-    from .stats.energy import energy_test
-
-    return lambda: energy_test(x, n_resamples=n_resamples, rng=rng, block_size=block_size, dtype=dtype)
 
 
 __all__ = ["ALL_TESTS", "DEFAULT_TESTS", "SCHEMA_VERSION", "GaussianityReport", "analyze"]

@@ -19,7 +19,7 @@ from gaussprobe.stats.distance import (
     isotropic_distance,
     normal_cell_means,
     null_sliced_statistics,
-    sliced_w2_from_projections,
+    sliced_from_per_direction,
 )
 from gaussprobe.stats.spectrum import (
     centred_moments,
@@ -299,7 +299,8 @@ def test_cell_means_match_quadrature():
 def test_per_direction_w2_matches_quadrature_oracle(to_backend, rng):
     x = rng.standard_normal((30, 4)) ** 3  # skewed, heavy-tailed projections
     u = random_directions(4, 3, np.random.default_rng(5))
-    res = sliced_w2_from_projections(to_backend(x @ u), u, n_null=0, block_size=2)
+    res = isotropic_distance(to_backend(x), rng=np.random.default_rng(5), n_projections=3, n_null=0,
+                             block_size=2).sliced
     ref = [w2_to_normal_naive((x @ u)[:, j]) for j in range(3)]
     np.testing.assert_allclose(res.per_direction, ref, rtol=1e-8)
     assert res.statistic == pytest.approx(np.mean(ref), rel=1e-8)
@@ -309,16 +310,17 @@ def test_per_direction_w2_matches_quadrature_oracle(to_backend, rng):
     assert res.null_statistics is None
 
 
-def test_projection_entry_point_matches_isotropic_distance(rng):
+def test_sliced_finisher_matches_isotropic_distance(rng):
     x = rng.laplace(size=(200, 12))
     full = isotropic_distance(x, rng=11, n_projections=10, n_null=5)
     gen = np.random.default_rng(11)
     u = random_directions(12, 10, gen)
-    part = sliced_w2_from_projections(x @ u, u, rng=gen, n_null=5)
-    np.testing.assert_allclose(part.per_direction, full.sliced.per_direction, rtol=1e-12)
+    per = np.array([w2_to_normal_naive((x @ u)[:, j]) for j in range(10)])
+    part = sliced_from_per_direction(per, u, n_samples=200, rng=gen, n_null=5)
+    np.testing.assert_allclose(full.sliced.per_direction, per, rtol=1e-8)
     np.testing.assert_array_equal(part.null_statistics, full.sliced.null_statistics)
     with pytest.raises(ValueError, match="directions"):
-        sliced_w2_from_projections(x @ u, u[:, :3])
+        sliced_from_per_direction(per, u[:, :3], n_samples=200)
 
 
 def test_null_reference_summaries(rng):

@@ -10,11 +10,13 @@ import pytest
 from scipy import stats
 
 import gaussprobe as gp
+from gaussprobe._engine import executor_for
+from gaussprobe._engine._states import ArraySink, Projector, SecondMoments, spread_shift
 from gaussprobe._random import has_orthogonal_columns, random_directions
 from gaussprobe._validation import check_embeddings
 from gaussprobe.stats import distance as dist
 from gaussprobe.stats import univariate as uv
-from gaussprobe.stats._moments import covariance_state, project_rows, projection_and_covariance
+from gaussprobe.stats._moments import covariance_state, project_rows
 
 
 # ------------------------------------------------------------------------------ random directions
@@ -77,14 +79,16 @@ def test_fused_projection_and_covariance_match_the_separate_passes(rng):
     x = rng.standard_normal((5000, 40)).astype(np.float32) * np.linspace(0.5, 3, 40, dtype=np.float32)
     u = random_directions(40, 16, 0)
     for dtype in ("float64", "float32"):
-        fused_emb = check_embeddings(x, dtype=dtype)
-        p = projection_and_covariance(fused_emb, u, block_size=700)
-        sep_emb = check_embeddings(x, dtype=dtype)
-        q = project_rows(sep_emb, u, block_size=700)
+        emb = check_embeddings(x, dtype=dtype)
+        p = np.empty((5000, 16), dtype=emb.float)
+        moments, _ = executor_for(emb).row_pass(
+            emb, [SecondMoments(shift=spread_shift(emb)), Projector(directions=u, sink=ArraySink(p))],
+            block_size=700)
+        q = project_rows(emb, u, block_size=700)
         tol = 1e-12 if dtype == "float64" else 1e-5
         np.testing.assert_allclose(p, q, rtol=tol, atol=tol)
-        a = covariance_state(fused_emb, block_size=700)  # cached by the fused pass
-        b = covariance_state(sep_emb, block_size=700)
+        a = moments.result()
+        b = covariance_state(emb, block_size=700)
         np.testing.assert_allclose(a.m2, b.m2, rtol=1e-12)
         np.testing.assert_allclose(a.mean, b.mean, rtol=1e-12, atol=1e-15)
 
@@ -105,11 +109,11 @@ def test_covariance_pass_is_accurate_for_sorted_and_offset_rows(rng):
 def test_analyze_shares_the_sort_and_the_mean_without_changing_results(rng):
     x = rng.laplace(size=(3000, 30))
     rep = gp.analyze(x, rng=4, tests=["thin_shell", "projections", "distance"])
-    gen = np.random.default_rng(4)
-    proj_seed, dist_seed, _ = gen.spawn(3)
-    u = random_directions(30, 256, proj_seed)
-    alone = dist.sliced_w2_from_projections(x @ u, u, rng=np.random.default_rng(dist_seed))
-    np.testing.assert_allclose(rep.distance.sliced.per_direction, alone.per_direction, rtol=1e-11)
+    proj_seed, dist_seed, _ = np.random.default_rng(4).spawn(3)
+    u = random_directions(30, 256, np.random.default_rng(4).spawn(3)[0])
+    per = gp.isotropic_distance(x, rng=proj_seed, n_null=0).sliced.per_direction  # the same directions
+    alone = dist.sliced_from_per_direction(per, u, n_samples=3000, rng=np.random.default_rng(dist_seed))
+    np.testing.assert_allclose(rep.distance.sliced.per_direction, alone.per_direction, rtol=1e-12)
     np.testing.assert_array_equal(rep.distance.sliced.null_statistics, alone.null_statistics)
     plain = gp.thin_shell(x)  # the analyze run takes its norms from the shared pass
     assert rep.thin_shell.cv == pytest.approx(plain.cv, rel=1e-12)

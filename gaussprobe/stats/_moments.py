@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .._backend import block_rows_for, row_blocks, to_numpy
+from .._backend import block_rows_for, to_numpy
 from .._typing import Array
 from .._validation import Embeddings
 
@@ -63,9 +63,6 @@ class CovarianceState:
         return self.m2 / (self.n - ddof)
 
 
-#: Cache key of the row norms kept by the shared pass.
-_ROW_NORMS = "row_norms"
-
 #: Bytes of float64 rows per block in the covariance pass.
 _PASS_BUDGET = 16 * 2**20
 
@@ -78,122 +75,18 @@ def pass_rows(d: int) -> int:
 def covariance_state(emb: Embeddings, *, block_size: int | None = None) -> CovarianceState:
     """Mean and centred second moments in one blocked pass, accumulated in float64.
 
-    NumPy input is split over threads, each with single-threaded BLAS and a reused block buffer
-    (faster than one multithreaded product here, and robust on a busy machine); other namespaces run
-    one blocked loop on the input's device. The result is cached on ``emb``, so the tests that
-    ``analyze`` runs on one validated input share a single pass. Float64 whatever the compute dtype:
-    the covariance feeds whitening and eigenvalues, where float32 sums lose too much.
+    One row pass of the engine (:mod:`gaussprobe._engine`) with a
+    :class:`~gaussprobe._engine._states.SecondMoments` state about a spread-sample shift: NumPy input on
+    threads of single-threaded BLAS with reused block buffers, torch on its device, a lazy input chunk by
+    chunk. Float64 whatever the compute dtype: the covariance feeds whitening and eigenvalues, where
+    float32 sums lose too much. Nothing is cached: callers that share it (``analyze``) pass the result on.
     """
-    key = ("covariance", block_size)
-    cached = emb.cache.get(key)
-    if cached is None:
-        bs = block_size or pass_rows(emb.n_features)
-        cached = (_host_covariance_state(emb, bs) if emb.is_numpy
-                  else _device_covariance_state(emb, bs))
-        emb.cache[key] = cached
-    # a fresh state object (merge() rebinds its fields, so the cached arrays are never modified)
-    return CovarianceState(n=cached.n, mean=cached.mean, m2=cached.m2)
+    from .._engine import executor_for
+    from .._engine._states import SecondMoments, spread_shift
 
-
-def cached_mean(emb: Embeddings) -> Array | None:
-    """The column mean of a covariance pass already made on ``emb`` (float64, on its device), or
-    None: lets later statistics of one ``analyze`` call centre without another pass."""
-    for key, state in emb.cache.items():
-        if isinstance(key, tuple) and key[:1] == ("covariance",):
-            return state.mean
-    return None
-
-
-def cached_row_norms(emb: Embeddings) -> np.ndarray | None:
-    """The float64 row norms kept by :func:`projection_and_covariance`, or None."""
-    norms: np.ndarray | None = emb.cache.get(_ROW_NORMS)
-    return norms
-
-
-def _device_covariance_state(emb: Embeddings, bs: int) -> CovarianceState:
-    xp = emb.xp
-    state = CovarianceState.empty(xp, emb.n_features, dtype=xp.float64, device=emb.device)
-    for a, b in row_blocks(emb.n_samples, bs):
-        state.update(emb.rows64(a, b), xp)
-    return state
-
-
-def _host_covariance_state(emb: Embeddings, bs: int, directions: np.ndarray | None = None,
-                           out: np.ndarray | None = None,
-                           sq_norms: np.ndarray | None = None) -> CovarianceState:
-    """The NumPy pass: row blocks on threads of single-threaded BLAS, each block upcast once into a
-    reused buffer, projected (``out = x @ directions``), its row norms taken (``sq_norms``) and its
-    second moments about a fixed shift accumulated with SYRK.
-
-    The shift is the mean of up to 4096 rows spread evenly over the input, so
-    ``Σ (x - s)(x - s)ᵀ - n (μ - s)(μ - s)ᵀ`` loses nothing to cancellation: ``μ - s`` is of the order of
-    the standard error of that mean, whatever the order of the rows. No per-block merges or fresh
-    d × d temporaries are needed.
-    """
-    from .._kernels.gram import parallel_map, split_range, worker_count
-
-    n, d = emb.n_samples, emb.n_features
-    bs = max(1, min(bs, n))  # the reused buffers never exceed the input
-    blocks = list(row_blocks(n, bs))
-    spread = np.unique(np.linspace(0, n - 1, min(n, 4096)).round().astype(np.intp))
-    sample = np.asarray(emb.storage[spread], dtype=np.float64)  # a small copy (fancy index)
-    if emb.scale_exponent:
-        sample *= emb.scale
-    shift = sample.mean(axis=0)
-    k = 0 if directions is None else int(directions.shape[1])
-    u = None if directions is None else emb.asarray(directions)  # compute dtype, as project_rows
-    threads = worker_count(2.0 * n * d * (d + k))
-
-    def part(chunk: range) -> tuple[np.ndarray, np.ndarray]:
-        acc = np.zeros((d, d))  # Σ cᵀc
-        gram = np.empty((d, d))
-        total = np.zeros(d)
-        buf = np.empty((bs, d))
-        for i in chunk:
-            a, b = blocks[i]
-            c = buf[: b - a]
-            emb.rows_into(a, b, c)  # one upcast (and scale) per block, shared by everything below
-            if u is not None and out is not None:
-                np.matmul(c if emb.dtype == "float64" else emb.rows(a, b), u, out=out[a:b])
-            if sq_norms is not None:
-                np.einsum("ij,ij->i", c, c, out=sq_norms[a:b])
-            c -= shift
-            total += c.sum(axis=0)
-            np.matmul(c.T, c, out=gram)  # NumPy takes cᵀc as a SYRK and releases the GIL
-            acc += gram
-        return total, acc
-
-    parts = parallel_map(part, split_range(len(blocks), threads), threads)
-    acc = parts[0][1]
-    for p in parts[1:]:
-        acc += p[1]
-    total = np.sum([p[0] for p in parts], axis=0)
-    delta = total / n
-    m2 = acc
-    m2 -= n * np.outer(delta, delta)
-    return CovarianceState(n=n, mean=shift + delta, m2=m2)
-
-
-def projection_and_covariance(emb: Embeddings, directions: np.ndarray, *,
-                              block_size: int | None = None) -> Array:
-    """``x @ U`` (as :func:`project_rows`) and the covariance state (cached on ``emb``, as
-    :func:`covariance_state`) from one blocked pass: each block is upcast once for both products.
-
-    ``analyze`` uses it when both the projections and the covariance are needed. With float64
-    compute the row norms are kept too (:func:`cached_row_norms`, for the uncentred thin shell).
-    Other namespaces, or a covariance already cached, take the two separate passes.
-    """
-    key = ("covariance", block_size)
-    if key in emb.cache or not emb.is_numpy:
-        covariance_state(emb, block_size=block_size)
-        return project_rows(emb, directions, block_size=block_size)
-    out = np.empty((emb.n_samples, int(directions.shape[1])), dtype=emb.float)
-    bs = block_size or pass_rows(emb.n_features)
-    # float64 row norms come almost free from the upcast blocks (the uncentred thin shell uses them)
-    sq = np.empty(emb.n_samples) if emb.dtype == "float64" else None
-    emb.cache[key] = _host_covariance_state(emb, bs, directions, out, sq)
-    if sq is not None:
-        emb.cache[_ROW_NORMS] = np.sqrt(sq, out=sq)
+    (state,) = executor_for(emb, block_size=block_size).row_pass(
+        emb, [SecondMoments(shift=spread_shift(emb))])
+    out: CovarianceState = state.result()
     return out
 
 
@@ -241,15 +134,16 @@ def spectrum(cov: Array, xp: Any, *, rtol: float | None = None, vectors: bool = 
     return Spectrum(eigenvalues=w, eigenvectors=v, rank=rank, tolerance=tol)
 
 
-def require_full_rank(spec: Spectrum, *, n: int, d: int, what: str, name: str = "x") -> None:
-    """Raise a ValueError when a full-rank covariance is needed but not available."""
+def require_full_rank(spec: Spectrum | None, *, n: int, d: int, what: str, name: str = "x") -> None:
+    """Raise a ValueError when a full-rank covariance is needed but not available (``spec`` may be None
+    to check the sample size alone)."""
     if n <= d:
         msg = (f"{what} needs more samples than features to estimate a full-rank covariance; `{name}` has "
                f"n_samples={n} <= n_features={d}. Collect more samples, or reduce the dimension first, "
                f"e.g. gaussprobe.principal_projection({name}, n_components=k) with k < {n}, or use the "
                "projection tests (gaussprobe.projection_normality), which need no covariance inverse.")
         raise ValueError(msg)
-    if spec.rank < d:
+    if spec is not None and spec.rank < d:
         msg = (f"{what} needs a full-rank covariance, but the covariance of `{name}` has numerical rank "
                f"{spec.rank} < n_features={d} (n_samples={n}; eigenvalues below {spec.tolerance:.3g} count "
                "as zero). Some directions carry no variance (e.g. a LayerNorm constraint or duplicated "
@@ -273,28 +167,13 @@ def project_rows(emb: Embeddings, directions: np.ndarray, *, block_size: int | N
 
     Returns an ``(n, k)`` array on the input's device; the upcast copy of ``x`` is never materialised.
     """
-    xp = emb.xp
-    u = emb.asarray(directions)
+    from .._engine import executor_for
+    from .._engine._states import ArraySink, Projector
+
     k = int(directions.shape[1])
-    bs = block_size or block_rows_for(emb.n_features)
-    if bs >= emb.n_samples:
-        return emb.full() @ u
-    out = xp.empty((emb.n_samples, k), dtype=emb.float, device=emb.device)
-    if isinstance(out, np.ndarray):
-        from .._kernels.gram import parallel_map, split_range, worker_count
-
-        blocks = list(row_blocks(emb.n_samples, bs))
-
-        def part(chunk: range) -> None:  # threads of single-threaded BLAS, each on its own rows
-            for i in chunk:
-                a, b = blocks[i]
-                np.matmul(emb.rows(a, b), u, out=out[a:b, :])
-
-        threads = worker_count(2.0 * emb.n_samples * emb.n_features * k)
-        parallel_map(part, split_range(len(blocks), threads), threads)
-        return out
-    for a, b in row_blocks(emb.n_samples, bs):
-        out[a:b, :] = emb.rows(a, b) @ u
+    out = emb.xp.empty((emb.n_samples, k), dtype=emb.float, device=None if emb.is_lazy else emb.device)
+    executor_for(emb, block_size=block_size).row_pass(
+        emb, [Projector(directions=np.asarray(directions, dtype=np.float64), sink=ArraySink(out))])
     return out
 
 
@@ -343,7 +222,6 @@ __all__ = [
     "pass_rows",
     "principal_projection",
     "project_rows",
-    "projection_and_covariance",
     "require_full_rank",
     "spectrum",
     "whitener",

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from .._backend import row_blocks, to_numpy
-from .._kernels.gram import parallel_map, single_threaded_blas, split_range, worker_count
+from .._backend import to_numpy
+from .._kernels.gram import single_threaded_blas
 from .._typing import Array
 from .._validation import Embeddings, check_choice
 from .._warnings import PrecisionWarning
@@ -65,17 +65,21 @@ def check_covariance(covariance: Any) -> int:
     return 0 if covariance == "biased" else 1
 
 
-def whiten(emb: Embeddings, *, what: str, covariance: str = "biased", name: str = "x") -> Whitening:
+def whiten(emb: Embeddings, *, what: str, covariance: str = "biased", name: str = "x",
+           state: Any = None) -> Whitening:
     """Mean, covariance and eigen-whitening transform; raises when the covariance is not full rank.
 
     ``what`` names the statistic in error messages. Besides ``n_samples <= n_features`` and a
     numerically singular covariance, ``n_samples == n_features + 1`` is refused: the whitened points
-    then form a regular simplex, so every affine-invariant statistic is a constant.
+    then form a regular simplex, so every affine-invariant statistic is a constant. ``state`` is the
+    :class:`~gaussprobe.stats._moments.CovarianceState` of a row pass already made (else one is made).
     """
     ddof = check_covariance(covariance)
     xp = emb.xp
     n, d = emb.n_samples, emb.n_features
-    state = covariance_state(emb)
+    if n <= d:  # before any pass: the message says how to proceed
+        require_full_rank(None, n=n, d=d, what=what, name=name)
+    state = covariance_state(emb) if state is None else state
     spec = spectrum(state.covariance(ddof), xp)
     require_full_rank(spec, n=n, d=d, what=what, name=name)
     if n == d + 1:
@@ -92,48 +96,32 @@ def whiten(emb: Embeddings, *, what: str, covariance: str = "biased", name: str 
 def whitened_rows(wh: Whitening, *, scale: float = 1.0) -> tuple[Array, Array]:
     """All whitened rows ``scale * z_i`` in the compute dtype and the float64 ``|z_i|²`` (unscaled).
 
-    The rows are formed in float64 block by block (threaded for NumPy input) and only then cast, so
-    the squared norms are float64-accurate even when the pairwise work runs in float32.
+    One row pass (:class:`~gaussprobe._engine._states.WhitenedRows`): the rows are formed in float64
+    block by block and only then cast, so the squared norms are float64-accurate even when the pairwise
+    work runs in float32. NumPy blocks apply the Cholesky factor of ``W Wᵀ`` with an in-place triangular
+    multiply (half the flops of ``x @ W``). The ``n × d`` result is in memory: the tile statistics read
+    it whole (a lazy input is read into memory here).
     """
+    from .._engine import executor_for
+    from .._engine._states import WhitenedRows
+
     emb = wh.emb
-    xp = emb.xp
     n, d = emb.n_samples, emb.n_features
-    bs = pass_rows(d)
     w = wh.transform * scale if scale != 1.0 else wh.transform
-    if not emb.is_numpy:
+    if emb.on_host:
+        out_dtype = np.float64 if emb.dtype == "float64" else np.float32
+        z: Any = np.empty((n, d), dtype=out_dtype)
+        r: Any = np.empty(n)
+        state = WhitenedRows(mean=np.asarray(wh.mean), transform=np.asarray(w),
+                             factor=_triangular_factor(np.asarray(w)), scale=scale, z_out=z, r_out=r)
+    else:
+        xp = emb.xp
         z = xp.empty((n, d), dtype=emb.float, device=emb.device)
         r = xp.empty((n,), dtype=xp.float64, device=emb.device)
-        for a, b in row_blocks(n, bs):
-            zb = wh.block(a, b)
-            r[a:b] = xp.sum(zb * zb, axis=1)
-            zs = zb * scale if scale != 1.0 else zb
-            z[a:b, :] = zs if emb.float == xp.float64 else xp.astype(zs, emb.float)
-        return z, r
-    mean = np.asarray(wh.mean)
-    factor = _triangular_factor(np.asarray(w))
-    out_dtype = np.float64 if emb.dtype == "float64" else np.float32
-    z_np = np.empty((n, d), dtype=out_dtype)
-    r_np = np.empty(n)
-    blocks = list(row_blocks(n, bs))
-    threads = worker_count(float(n) * d * d)
-    inv_scale2 = 1.0 / (scale * scale)
-    trmm = _blas().dtrmm
-
-    def part(chunk: range) -> None:
-        c = np.empty((bs, d)) if out_dtype != np.float64 else None
-        for k in chunk:
-            a, b = blocks[k]
-            target = z_np[a:b] if c is None else c[: b - a]
-            emb.rows_into(a, b, target, subtract=mean)
-            # rows times the lower-triangular factor, in place: (target L)ᵀ = Lᵀ targetᵀ, and targetᵀ
-            # is the Fortran-ordered view of the C-ordered block (half the flops of a full GEMM)
-            trmm(1.0, factor, target.T, side=0, lower=1, trans_a=1, overwrite_b=1)
-            r_np[a:b] = np.einsum("ij,ij->i", target, target) * inv_scale2
-            if c is not None:
-                z_np[a:b] = target
-
-    parallel_map(part, split_range(len(blocks), threads), threads)
-    return z_np, r_np
+        state = WhitenedRows(mean=wh.mean, transform=wh.transform, factor=None, scale=scale, z_out=z,
+                             r_out=r)
+    executor_for(emb).whitened_rows(emb, state)
+    return z, r
 
 
 def _blas() -> Any:

@@ -28,11 +28,11 @@ from .._validation import (
 from .._warnings import SmallSampleWarning
 from .univariate import (
     RELIABLE_KURTOSIS_SAMPLES,
+    UnivariateTests,
     ad_critical_value,
     ad_pvalue,
     default_columns_per_block,
     k2_pvalue,
-    univariate_tests,
 )
 
 
@@ -243,14 +243,17 @@ def coordinate_normality(
     alpha = check_probability(alpha, "alpha")
     check_budget(n_samples=emb.n_samples, n_features=emb.n_features, where="coordinate_normality",
                  block_size=block_size, columns=True)
-    n, d = emb.n_samples, emb.n_features
-    crit = ad_critical_value(n, alpha)
-    bs = _columns_per_block(block_size, emb)
-    warn_small_sample(n)
-    data = emb.storage if not emb.scale_exponent else None
-    res = univariate_tests(emb.xp, lambda a, b: data[:, a:b] if data is not None else emb.cols(a, b), d, n,
-                           dtype=emb.float, block_size=bs)
+    from .._engine import executor_for
+
+    warn_small_sample(emb.n_samples)
+    res = executor_for(emb).data_column_tests(emb, block_size=_columns_per_block(block_size, emb))
+    return finish_coordinates(res, n=emb.n_samples, d=emb.n_features, alpha=alpha)
+
+
+def finish_coordinates(res: UnivariateTests, *, n: int, d: int, alpha: float) -> CoordinateNormalityResult:
+    """:class:`CoordinateNormalityResult` from the column statistics of every coordinate."""
     check_nonconstant(res.value_range, what="the coordinate normality tests")
+    crit = ad_critical_value(n, alpha)
     ad_p = ad_pvalue(res.ad_statistic, n)
     dp_p = k2_pvalue(res.k2)
     ad_ref, dp_ref = coordinate_pass_references(n, d, alpha)

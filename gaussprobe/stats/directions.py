@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._backend import row_blocks, to_numpy
+from .._backend import to_numpy
 from .._budget import check_budget
 from .._kernels.gram import single_threaded_blas
 from .._pvalues import bonferroni_min, cauchy_test
@@ -41,7 +41,7 @@ from .._validation import (
     check_probability,
 )
 from . import _null
-from ._moments import CovarianceState, pass_rows, spectrum
+from ._moments import spectrum
 from ._whiten import whiten
 from .coordinates import warn_small_sample
 from .univariate import ad_pvalue, k2_pvalue, univariate_tests
@@ -330,48 +330,71 @@ def _fold_labels(n: int, d: int, rng: RNGLike) -> np.ndarray:
     return labels
 
 
-def _fold_states(emb: Embeddings, labels: np.ndarray) -> tuple[CovarianceState, CovarianceState]:
-    """Mean and covariance of each half in one blocked float64 pass over the rows."""
-    xp = emb.xp
-    d = emb.n_features
-    states = [CovarianceState.empty(xp, d, dtype=xp.float64, device=emb.device) for _ in range(2)]
-    for a, b in row_blocks(emb.n_samples, pass_rows(d)):
-        block = emb.rows64(a, b)
-        lab = labels[a:b]
-        for fold, mask in ((0, lab), (1, ~lab)):
-            idx = np.flatnonzero(mask)
-            if idx.size:
-                states[fold].update(_take(xp, block, idx, emb.device), xp)
-    return states[0], states[1]
+def fold_moments_state(emb: Embeddings, labels: np.ndarray) -> Any:
+    """The row state of the mean and covariance of each half (and so of all rows) in one pass."""
+    from .._engine._states import FoldMoments, spread_shift
+
+    return FoldMoments(labels=labels, shift=spread_shift(emb))
 
 
-def _take(xp: Any, block: Any, idx: np.ndarray, device: Any) -> Any:
-    if isinstance(block, np.ndarray):
-        return block[idx]
-    return xp.take(block, xp.asarray(idx, device=device), axis=0)
+@dataclasses.dataclass
+class FoldProjections:
+    """Row state: for each half ``f``, the rows of the *other* half centred by ``means[f]`` and
+    projected onto ``dirs[f]`` (float64), kept with their first row index and put in row order by
+    :meth:`result` (a few columns per row)."""
 
+    labels: np.ndarray
+    means: list[Any]
+    dirs: list[np.ndarray]
+    pieces: list[tuple[int, np.ndarray, np.ndarray]] = dataclasses.field(default_factory=list)
+    _u: list[Any] | None = None
 
-def _fold_projections(emb: Embeddings, labels: np.ndarray, means: list[Any], dirs: list[np.ndarray]
-                      ) -> list[np.ndarray]:
-    """For each half ``f``: the rows of the *other* half, centred and projected onto ``dirs[f]``
-    (host float64, ``(n_other, m_f)``)."""
-    xp = emb.xp
-    n, d = emb.n_samples, emb.n_features
-    counts = [int(np.count_nonzero(~labels)), int(np.count_nonzero(labels))]  # rows tested per fold
-    outs = [np.empty((counts[f], dirs[f].shape[1])) for f in range(2)]
-    fill = [0, 0]
-    u = [xp.asarray(dirs[f], dtype=xp.float64, device=emb.device) for f in range(2)]
-    for a, b in row_blocks(n, pass_rows(d)):
-        block = emb.rows64(a, b)
-        lab = labels[a:b]
+    def fresh(self) -> FoldProjections:
+        return FoldProjections(labels=self.labels, means=self.means, dirs=self.dirs)
+
+    def flop(self, n: int, d: int) -> float:
+        return 2.0 * n * d * sum(int(u.shape[1]) for u in self.dirs)
+
+    def update(self, block: Any) -> FoldProjections:
+        if block.n_rows == 0:
+            return self
+        xp = block.xp
+        if self._u is None:
+            dev = None if block.is_numpy else block.emb.device
+            self._u = [xp.asarray(u, dtype=xp.float64, device=dev) for u in self.dirs]
+        rows = block.f64
+        lab = self.labels[block.start:block.stop]
+        out = []
         for f, mask in ((0, ~lab), (1, lab)):  # fold f's directions are tested on the other half
             idx = np.flatnonzero(mask)
             if idx.size:
-                rows = _take(xp, block, idx, emb.device) - means[f]
-                proj = np.asarray(to_numpy(rows @ u[f]), dtype=np.float64)
-                outs[f][fill[f]: fill[f] + idx.size] = proj
-                fill[f] += idx.size
-    return outs
+                sel = rows[idx] if block.is_numpy else xp.take(rows, xp.asarray(idx, device=block.emb.device),
+                                                                 axis=0)
+                out.append(np.asarray(to_numpy((sel - self.means[f]) @ self._u[f]), dtype=np.float64))
+            else:
+                out.append(np.empty((0, int(self.dirs[f].shape[1]))))
+        self.pieces.append((block.start, out[0], out[1]))
+        return self
+
+    def merge(self, other: FoldProjections) -> FoldProjections:
+        self.pieces.extend(other.pieces)
+        return self
+
+    def result(self) -> list[np.ndarray]:
+        self.pieces.sort(key=lambda p: p[0])
+        return [np.concatenate([p[1 + f] for p in self.pieces]) if self.pieces
+                else np.empty((0, int(self.dirs[f].shape[1]))) for f in range(2)]
+
+
+def whitened_on_host(wh: Any) -> np.ndarray:
+    """``z = (x - mean) @ W`` (the eigen-whitening of ``wh``), float64 on the host: the search runs there."""
+    from .._engine import executor_for
+    from .._engine._states import HostSink, Transformed
+
+    emb = wh.emb
+    z = np.empty((emb.n_samples, emb.n_features))
+    executor_for(emb).local_pass(emb, [Transformed(mean=wh.mean, transform=wh.transform, sink=HostSink(z))])
+    return z
 
 
 def _column_tests(y: np.ndarray) -> Any:
@@ -494,11 +517,39 @@ def principal_direction_test(
             raise ValueError(msg)
     check_budget(n_samples=n, n_features=d, where="principal_direction_test",
                  n_projections=4 * (k or MAX_DIRECTIONS_PER_END))
+    from .._engine import executor_for
+
+    ex = executor_for(emb)
     labels = _fold_labels(n, d, rng)
-    states = _fold_states(emb, labels)
+    (folds,) = ex.row_pass(emb, [fold_moments_state(emb, labels)])
+    plan = plan_principal_directions(emb, labels, folds.result(), k=k)
+    (fold_proj,) = ex.row_pass(emb, [plan.state()])
+    return finish_principal_directions(emb, plan, fold_proj.result(), alpha=alpha)
+
+
+@dataclasses.dataclass(frozen=True)
+class PrincipalPlan:
+    """What the first pass decided: the directions of each half and the moments behind them."""
+
+    labels: np.ndarray
+    fold_moments: tuple[Any, Any, Any]  # CovarianceState of half 0, half 1 and all rows
+    means: list[Any]
+    dirs: list[np.ndarray]
+    meta: list[tuple[int, int, np.ndarray]]  # (k_top, k_bottom, eigenvalues of the chosen columns)
+    k: int | None
+
+    def state(self) -> FoldProjections:
+        """The second pass's row state: each half projected onto the other half's directions."""
+        return FoldProjections(labels=self.labels, means=self.means, dirs=self.dirs)
+
+
+def plan_principal_directions(emb: Embeddings, labels: np.ndarray, fold_moments: tuple[Any, Any, Any], *,
+                              k: int | None) -> PrincipalPlan:
+    """Choose the top and bottom principal directions of each half from its moments."""
+    d = emb.n_features
     xp = emb.xp
     means, dirs, meta = [], [], []
-    for state in states:
+    for state in fold_moments[:2]:
         spec = spectrum(state.covariance(ddof=1), xp)
         lam = np.asarray(to_numpy(spec.eigenvalues), dtype=np.float64)[::-1]
         vec = np.asarray(to_numpy(spec.eigenvectors), dtype=np.float64)[:, ::-1]
@@ -515,7 +566,16 @@ def principal_direction_test(
         dirs.append(np.ascontiguousarray(vec[:, cols]))
         means.append(state.mean)
         meta.append((kt, kb, lam[cols]))
-    proj = _fold_projections(emb, labels, means, dirs)
+    return PrincipalPlan(labels=labels, fold_moments=fold_moments, means=means, dirs=dirs, meta=meta, k=k)
+
+
+def finish_principal_directions(emb: Embeddings, plan: PrincipalPlan, proj: list[np.ndarray], *,
+                                alpha: float) -> PrincipalDirectionResult:
+    """The split-sample test from the plan of the first pass and the held-out projections of the
+    second: test the projections, and report the spectrum of all rows against Marchenko–Pastur."""
+    n, d = emb.n_samples, emb.n_features
+    xp = emb.xp
+    k, dirs, meta = plan.k, plan.dirs, plan.meta
     tests = [_column_tests(p) for p in proj]
     for t in tests:
         check_nonconstant(t.value_range, name="x @ principal directions",
@@ -544,8 +604,7 @@ def principal_direction_test(
         eigenvalue=float(eig_arr[worst_i]), ad_statistic=float(ad[worst_i]),
         ad_pvalue=float(ad_p[worst_i]), dp_statistic=float(k2[worst_i]), dp_pvalue=float(dp_p[worst_i]),
         skewness=float(skew[worst_i]), excess_kurtosis=float(kurt[worst_i]))
-    full = CovarianceState(n=states[0].n, mean=states[0].mean, m2=states[0].m2).merge(
-        CovarianceState(n=states[1].n, mean=states[1].mean, m2=states[1].m2), xp)
+    full = plan.fold_moments[2]
     lam_scaled = np.sort(np.asarray(to_numpy(spectrum(full.covariance(ddof=1), xp, vectors=False)
                                          .eigenvalues), dtype=np.float64))[::-1]
     sigma2, lo, hi = marchenko_pastur_bulk(lam_scaled, n, d)  # counted in the scaled units ...
@@ -880,10 +939,18 @@ def least_gaussian_direction(
     n, d = emb.n_samples, emb.n_features
     check_budget(n_samples=n, n_features=d, where="least_gaussian_direction",
                  n_projections=3 * min(n_restarts, d + 4))
-    wh = whiten(emb, what="least_gaussian_direction")
-    z = np.empty((n, d))  # z = (x - mean) @ W, float64 on the host (the search runs there)
-    for a, b in row_blocks(n, pass_rows(d)):
-        z[a:b] = np.asarray(to_numpy(wh.block(a, b)), dtype=np.float64)
+    return run_least_gaussian_direction(emb, rng=rng, contrast=contrast, n_restarts=n_restarts,
+                                        max_iter=max_iter, draws=draws, budget=budget)
+
+
+def run_least_gaussian_direction(emb: Embeddings, *, rng: RNGLike, contrast: str, n_restarts: int,
+                                 max_iter: int, draws: int, budget: float,
+                                 moments: Any = None) -> LeastGaussianDirectionResult:
+    """:func:`least_gaussian_direction` on a validated input; ``moments`` is the covariance state of a
+    row pass already made."""
+    n, d = emb.n_samples, emb.n_features
+    wh = whiten(emb, what="least_gaussian_direction", state=moments)
+    z = whitened_on_host(wh)
     names = CONTRASTS if contrast == "auto" else (contrast,)
     seed = _null.null_seed("least_gaussian_direction.restarts", n, d) if rng is None else None
     coefficients = (_coefficients(d, n_restarts, seed) if rng is None

@@ -15,22 +15,19 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from typing import Any
 
-import array_api_compat
 import numpy as np
 
-from .._backend import block_rows_for, namespace_of, row_blocks, to_numpy
+from .._backend import to_numpy
 from .._budget import check_budget
 from .._random import as_generator, has_orthogonal_columns, random_directions
 from .._reference import Reference
 from .._results import Result, TestResult
-from .._typing import Array, ArrayLike, DTypeName, RNGLike
+from .._typing import ArrayLike, DTypeName, RNGLike
 from .._validation import Embeddings, check_embeddings, check_positive_int, ldexp
-from ._moments import project_rows
 from .spectrum import (
+    CentredMoments,
     SpectrumResult,
-    centred_moments,
     john_u,
     require_variance,
     spectrum_result,
@@ -305,25 +302,6 @@ def normal_cell_means(n: int) -> tuple[np.ndarray, float]:
     return m, floor
 
 
-def _transposed_contiguous(p: Array, xp: Any) -> Array:
-    """``pᵀ`` laid out row-major, so that each direction is sorted as one contiguous run."""
-    if array_api_compat.is_numpy_array(p):
-        return np.ascontiguousarray(p.T)
-    if array_api_compat.is_torch_array(p):
-        return p.T.contiguous()
-    return xp.permute_dims(p, (1, 0))  # pragma: no cover - other array-API libraries
-
-
-def _w2_of_columns(p: Array, m: Array, floor: float, xp: Any) -> Array:
-    """Per-column ``W_2²`` of the standardised columns of ``p`` (n × b) to N(0, 1)."""
-    t = _transposed_contiguous(p, xp)  # (b, n)
-    mu = xp.mean(t, axis=1)
-    sd = xp.std(t, axis=1)
-    z = xp.sort((t - mu[:, None]) / sd[:, None], axis=1)
-    r = z - m[None, :]
-    return xp.mean(r * r, axis=1) + floor
-
-
 def _w2_rows(t: np.ndarray, m: np.ndarray) -> np.ndarray:
     """``mean_i (z_(i) - m_i)²`` for each row of ``t`` standardised with its ddof-0 deviation (float64
     results; float32 or float64 work). ``t`` is overwritten: NumPy twin of :func:`_w2_of_columns`."""
@@ -455,41 +433,6 @@ def null_sliced_statistics(n: int, directions: np.ndarray, n_null: int, rng: RNG
         with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
             values = list(pool.map(one, children))
     return np.asarray(values, dtype=np.float64)
-
-
-def sliced_w2_from_projections(projections: ArrayLike, directions: np.ndarray, /, *,
-                               rng: RNGLike = None, n_null: int | None = None,
-                               block_size: int | None = None) -> SlicedWassersteinResult:
-    """The sliced statistic of :func:`isotropic_distance` from precomputed projections ``x @ U``.
-
-    For reuse by callers that already projected the data (e.g. ``analyze``). ``projections`` has shape
-    ``(n_samples, n_projections)`` (any backend; the location and scale of each column are irrelevant),
-    ``directions`` is the host ``(n_features, n_projections)`` matrix ``U`` that produced them (needed
-    for the null, whose replicates are drawn from ``rng``). ``block_size`` bounds the number of columns
-    sorted at once.
-    """
-    p = projections
-    xp, device = namespace_of(p)
-    n, k = int(p.shape[0]), int(p.shape[1])
-    u = _check_directions(directions, n, k)
-    cells = normal_cell_means(n)
-    m_dev = xp.asarray(cells[0], dtype=p.dtype, device=device)
-    if isinstance(p, np.ndarray):
-        from .._kernels.gram import parallel_map, worker_count
-
-        # column blocks of ~16 MiB on threads: sorts and in-place arithmetic release the GIL, and
-        # small reused blocks avoid page-faulting fresh memory for every temporary
-        cols = block_size or max(1, block_rows_for(n, budget_bytes=16 * 2**20))
-        spans = list(row_blocks(k, cols))
-        parts = parallel_map(
-            lambda ab: _w2_rows(np.array(p[:, ab[0]:ab[1]].T, order="C"), cells[0]) + cells[1],
-            spans, worker_count(float(n) * k * 20))
-    else:
-        cols = block_size or max(1, block_rows_for(n))
-        parts = [_w2_of_columns(p[:, a:b], m_dev, cells[1], xp) for a, b in row_blocks(k, cols)]
-    per_direction = to_numpy(xp.concat(parts) if len(parts) > 1 else parts[0]).astype(np.float64)
-    return sliced_from_per_direction(per_direction, u, n_samples=n, rng=rng, n_null=n_null,
-                                     cell_means=cells)
 
 
 def _check_directions(directions: np.ndarray, n: int, k: int) -> np.ndarray:
@@ -642,25 +585,24 @@ def isotropic_distance(x: ArrayLike, /, *, rng: RNGLike = None, n_projections: i
     k = check_positive_int(n_projections, "n_projections")
     check_budget(n_samples=emb.n_samples, n_features=emb.n_features, where="isotropic_distance",
                  n_projections=k, n_null=n_null, block_size=block_size, itemsize=emb.float_itemsize)
+    from .._engine import executor_for
+    from .spectrum import centred_moments
+
     gen = as_generator(rng)
     directions = random_directions(emb.n_features, k, gen)
-    projections = project_rows(emb, directions, block_size=block_size)
-    return distance_from_projections(emb, directions, projections, rng=gen, n_null=n_null,
-                                     block_size=block_size)
+    ex = executor_for(emb, block_size=block_size)
+    moments = centred_moments(emb, block_size=block_size)
+    res = ex.projection_tests(emb, directions, block_size=None, cell_means=normal_cell_means(emb.n_samples))
+    return finish_distance(emb, moments, directions, res.w2, rng=gen, n_null=n_null)
 
 
-def distance_from_projections(emb: Embeddings, directions: np.ndarray, projections: Any, *,
-                              rng: RNGLike, n_null: int | None, block_size: int | None = None,
-                              per_direction: np.ndarray | None = None) -> IsotropicDistanceResult:
-    """:func:`isotropic_distance` on validated data with projections ``x @ directions`` already made.
-
-    ``analyze`` uses it to share one projection pass (and one sort of the projections, passing the
-    projection tests' ``per_direction`` squared distances) between the projection tests and the sliced
-    distance; ``rng`` seeds the null replicates.
-    """
+def finish_distance(emb: Embeddings, moments: CentredMoments, directions: np.ndarray,
+                    per_direction: np.ndarray, *, rng: RNGLike, n_null: int | None
+                    ) -> IsotropicDistanceResult:
+    """:class:`IsotropicDistanceResult` from the centred moments of a row pass and the per-direction
+    squared distances of the projections' column pass; ``rng`` seeds the null replicates."""
     n_null = _resolve_n_null(n_null, emb.n_samples, int(directions.shape[1]))
     gen = as_generator(rng)
-    moments = centred_moments(emb, block_size=block_size)
     require_variance(moments)
     warn_if_rank_deficient(moments)
     spec = unscale_spectrum(spectrum_result(moments), emb.scale_exponent)
@@ -669,12 +611,8 @@ def distance_from_projections(emb: Embeddings, directions: np.ndarray, projectio
     bw = _with_reference(_bw_from_eigenvalues(float(moments.mean @ moments.mean), moments.eigenvalues),
                          emb.n_samples, emb.n_features)
     bw = _unscale_bw(bw, emb.scale_exponent)
-
-    if per_direction is None:
-        sliced = sliced_w2_from_projections(projections, directions, rng=gen, n_null=n_null)
-    else:
-        sliced = sliced_from_per_direction(per_direction, directions, n_samples=emb.n_samples,
-                                           rng=gen, n_null=n_null)
+    sliced = sliced_from_per_direction(per_direction, directions, n_samples=emb.n_samples,
+                                       rng=gen, n_null=n_null)
     return IsotropicDistanceResult(bures_wasserstein=bw, spectrum=spec, sphericity=sphericity,
                                    sliced=sliced, rank=moments.rank, n_samples=emb.n_samples,
                                    n_features=emb.n_features)
@@ -688,8 +626,8 @@ __all__ = [
     "SlicedWassersteinResult",
     "auto_n_null",
     "bures_wasserstein_isotropic",
+    "finish_distance",
     "isotropic_distance",
     "null_sliced_statistics",
     "sliced_from_per_direction",
-    "sliced_w2_from_projections",
 ]

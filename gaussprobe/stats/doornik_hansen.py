@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from .._backend import block_rows_for, row_blocks, to_numpy
+from .._backend import block_rows_for, to_numpy
 from .._budget import check_budget
 from .._pvalues import chi2_sf
 from .._results import Result
 from .._typing import ArrayLike, DTypeName
-from .._validation import check_embeddings, check_nonconstant
-from ._moments import Spectrum, covariance_state, require_full_rank, spectrum, whitener
+from .._validation import Embeddings, check_embeddings, check_nonconstant
+from ._moments import CovarianceState, covariance_state, require_full_rank, spectrum, whitener
 
 #: D'Agostino's skewness transform needs n >= 8 (as in scipy.stats.skewtest).
 MIN_SAMPLES = 8
@@ -132,34 +132,43 @@ def doornik_hansen(
     emb = check_embeddings(x, dtype=dtype, min_samples=MIN_SAMPLES)
     check_budget(n_samples=emb.n_samples, n_features=emb.n_features, where="doornik_hansen",
                  block_size=block_size)
+    from .._engine import executor_for
+
+    ex = executor_for(emb, block_size=block_size)
+    require_more_samples_than_features(emb.n_samples, emb.n_features, _WHAT)
+    (state,) = ex.row_pass(emb, [power_sums_state(emb, covariance_state(emb, block_size=block_size))],
+                           block_size=block_size or block_rows_for(emb.n_features))
+    return finish_doornik_hansen(state.result(), n=emb.n_samples, d=emb.n_features)
+
+
+_WHAT = "The Doornik-Hansen test"
+
+
+def power_sums_state(emb: Embeddings, moments: CovarianceState) -> Any:
+    """The row state of the power sums of ``y = (x - mean) @ transform`` (the correlation-whitened rows),
+    from the moments of a first pass; raises where the test is undefined (constant columns, singular
+    correlation)."""
+    from .._engine._states import PowerSums
+
     n, d = emb.n_samples, emb.n_features
-    what = "The Doornik-Hansen test"
-    require_more_samples_than_features(n, d, what)
     xp = emb.xp
-    bs = block_size or block_rows_for(d)
-    state = covariance_state(emb, block_size=block_size)
-    cov = state.covariance(ddof=1)
+    require_more_samples_than_features(n, d, _WHAT)
+    cov = moments.covariance(ddof=1)
     variances = xp.linalg.diagonal(cov)
-    check_nonconstant(to_numpy(variances), what=what)
+    check_nonconstant(to_numpy(variances), what=_WHAT)
     inv_sd = 1.0 / xp.sqrt(variances)
     corr = cov * inv_sd[:, None] * inv_sd[None, :]
     spec = spectrum(corr, xp)
-    require_full_rank(spec, n=n, d=d, what=what)
+    require_full_rank(spec, n=n, d=d, what=_WHAT)
     transform = inv_sd[:, None] * whitener(spec, xp, symmetric=True)  # y_row = (x - mean) @ transform
+    if emb.is_numpy or emb.is_lazy:
+        return PowerSums(mean=np.asarray(to_numpy(moments.mean), dtype=emb.float),
+                         transform=np.asarray(to_numpy(transform), dtype=emb.float))
+    return PowerSums(mean=moments.mean, transform=transform)
 
-    if emb.is_numpy:
-        sums = _power_sums_host(emb, state.mean, transform, bs)
-    else:
-        s2 = xp.zeros((d,), dtype=emb.float, device=emb.device)
-        s3 = xp.zeros_like(s2)
-        s4 = xp.zeros_like(s2)
-        for a, b in row_blocks(n, bs):
-            y = (emb.rows(a, b) - state.mean) @ transform
-            y2 = y * y
-            s2 = s2 + xp.sum(y2, axis=0)
-            s3 = s3 + xp.sum(y2 * y, axis=0)
-            s4 = s4 + xp.sum(y2 * y2, axis=0)
-        sums = to_numpy(xp.stack([s2, s3, s4])).astype(np.float64)
+
+def finish_doornik_hansen(sums: np.ndarray, *, n: int, d: int) -> DoornikHansenResult:
+    """:class:`DoornikHansenResult` from the column power sums ``Σ y², Σ y³, Σ y⁴`` of a row pass."""
     m2, m3, m4 = sums / n
     sqrt_b1 = m3 / m2**1.5
     b2 = m4 / (m2 * m2)
@@ -170,39 +179,6 @@ def doornik_hansen(
         statistic=stat, pvalue=float(chi2_sf(stat, 2 * d)), df=2 * d, z1=z1, z2=z2,
         skewness=sqrt_b1, kurtosis=b2, n_samples=n, n_features=d,
     )
-
-
-def _power_sums_host(emb: Any, mean: np.ndarray, transform: np.ndarray, bs: int) -> np.ndarray:
-    """Column sums of ``y²``, ``y³`` and ``y⁴`` for ``y = (x - mean) @ transform`` (NumPy input): row
-    blocks on threads of single-threaded BLAS, each thread with its own reused buffers."""
-    from .._kernels.gram import parallel_map, split_range, worker_count
-
-    n, d = emb.n_samples, emb.n_features
-    blocks = list(row_blocks(n, bs))
-    mean = np.asarray(mean, dtype=emb.float)
-    transform = np.asarray(transform, dtype=emb.float)
-
-    def part(chunk: range) -> np.ndarray:
-        sums = np.zeros((3, d), dtype=emb.float)
-        centred = np.empty((bs, d), dtype=emb.float)
-        y = np.empty((bs, d), dtype=emb.float)
-        power = np.empty((bs, d), dtype=emb.float)
-        for i in chunk:
-            a, b = blocks[i]
-            c, yb, pb = centred[: b - a], y[: b - a], power[: b - a]
-            emb.rows_into(a, b, c, subtract=mean)
-            np.matmul(c, transform, out=yb)
-            np.multiply(yb, yb, out=pb)
-            sums[0] += pb.sum(axis=0)
-            pb *= yb
-            sums[1] += pb.sum(axis=0)
-            pb *= yb
-            sums[2] += pb.sum(axis=0)
-        return sums
-
-    threads = worker_count(2.0 * n * d * d)
-    parts = parallel_map(part, split_range(len(blocks), threads), threads)
-    return np.asarray(np.sum(parts, axis=0), dtype=np.float64)
 
 
 def dagostino_skewness_z(sqrt_b1: Any, n: int) -> np.ndarray:
@@ -236,8 +212,7 @@ def wilson_hilferty_kurtosis_z(b1: Any, b2: Any, n: int) -> np.ndarray:
 def require_more_samples_than_features(n: int, d: int, what: str) -> None:
     """Raise the standard n <= d error before any covariance is formed."""
     if n <= d:
-        empty = Spectrum(eigenvalues=None, eigenvectors=None, rank=0, tolerance=0.0)
-        require_full_rank(empty, n=n, d=d, what=what)
+        require_full_rank(None, n=n, d=d, what=what)
 
 
 __all__ = [

@@ -161,8 +161,16 @@ def energy_test(
     n_resamples = check_positive_int(n_resamples, "n_resamples", minimum=0)
     check_budget(n_samples=n, n_features=d, where="energy_test", n_resamples=n_resamples,
                  block_size=block_size, tiles=True)
+    return run_energy_test(emb, n_resamples=n_resamples, rng=rng, block_size=block_size)
+
+
+def run_energy_test(emb: Embeddings, *, n_resamples: int, rng: RNGLike, block_size: int | None,
+                    moments: Any = None) -> EnergyTestResult:
+    """:func:`energy_test` on a validated input; ``moments`` is the covariance state of a row pass
+    already made."""
+    n, d = emb.n_samples, emb.n_features
     bs = _tile_rows(emb, block_size)
-    wh = whiten(emb, what=_WHAT, covariance="unbiased")
+    wh = whiten(emb, what=_WHAT, covariance="unbiased", state=moments)
     warn_if_tf32(emb, _WHAT)
     stat = _statistic(*whitened_rows(wh), emb.xp, bs)
     if n_resamples == 0:
@@ -171,8 +179,7 @@ def energy_test(
     gen = as_generator(rng)
     null = np.empty(n_resamples)
     for r in range(n_resamples):
-        z = Embeddings(data=emb.asarray(gen.standard_normal((n, d))), xp=emb.xp, device=emb.device,
-                       dtype=emb.dtype, backend=emb.backend)
+        z = emb.chunk(emb.asarray(gen.standard_normal((n, d))), scaled=False)
         null[r] = _statistic(*whitened_rows(whiten(z, what=_WHAT, covariance="unbiased")), emb.xp, bs)
     pvalue = (1.0 + float(np.sum(null >= stat))) / (1.0 + n_resamples)
     return EnergyTestResult(
@@ -184,7 +191,7 @@ def energy_test(
 def _tile_rows(emb: Embeddings, block_size: int | None) -> int:
     if block_size is not None:
         return check_positive_int(block_size, "block_size")
-    if emb.backend == "numpy":
+    if emb.on_host:
         return gram.DEFAULT_TILE_HOST
     return gram.DEFAULT_TILE_DEVICE if "cuda" in str(emb.device) else 1024
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -182,7 +182,15 @@ def henze_zirkler(
     emb = check_embeddings(x, dtype=dtype)
     check_budget(n_samples=emb.n_samples, n_features=emb.n_features, where="henze_zirkler",
                  block_size=block_size, tiles=True)
-    wh = whiten(emb, what=_WHAT, covariance=covariance)
+    return run_henze_zirkler(emb, covariance=covariance, block_size=block_size, null=null,
+                             max_draws=max_draws, budget=budget)
+
+
+def run_henze_zirkler(emb: Embeddings, *, covariance: str, block_size: int | None, null: str,
+                      max_draws: int, budget: float, moments: Any = None) -> HenzeZirklerResult:
+    """:func:`henze_zirkler` on a validated input; ``moments`` is the covariance state of a row pass
+    already made (``analyze`` shares one)."""
+    wh = whiten(emb, what=_WHAT, covariance=covariance, state=moments)
     warn_if_tf32(emb, _WHAT)
     res = _lognormal_result(emb, wh, block_size, covariance)
     n, p = emb.n_samples, emb.n_features
@@ -262,7 +270,7 @@ def _lognormal_result(emb: Embeddings, wh: Whitening, block_size: int | None,
     r_bar_h, c_max_h, c_sum_h = (float(v) for v in scalars)
     exp_u = np.exp(u) if isinstance(u, np.ndarray) else None
     if block_size is None:
-        block_size = gram.DEFAULT_TILE_HOST if emb.backend == "numpy" else (
+        block_size = gram.DEFAULT_TILE_HOST if emb.on_host else (
             gram.DEFAULT_TILE_DEVICE if "cuda" in str(emb.device) else 1024)
     tiles = gram.tile_values(z, gram.LogExpSum(u=u, exp_u=exp_u), block_size=block_size, xp=xp)
     log_off = tiles.symmetric_logsumexp() - b2 * r_bar_h  # log Σ_{j≠k} exp(-β² D_jk / 2)

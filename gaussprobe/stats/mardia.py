@@ -9,22 +9,21 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._backend import row_blocks, to_float
+from .._backend import to_float
 from .._budget import check_budget
 from .._kernels import gram
 from .._kernels._numba import cube_sum_kernel, cube_sum_lower_kernel, numba_available
-from .._kernels.gram import parallel_map, split_range, worker_count
 from .._pvalues import chi2_sf, normal_pvalue
 from .._results import Result, TestResult
 from .._typing import Array, ArrayLike, DTypeName
-from .._validation import check_choice, check_embeddings, check_positive_int
+from .._validation import Embeddings, check_choice, check_embeddings, check_positive_int
 from . import _null
 from ._null import (
     DEFAULT_NULL_DRAWS,
     over_budget_note,
     simulate_null,
 )
-from ._whiten import Whitening, host_vector, warn_if_tf32, whiten, whitened_rows
+from ._whiten import Whitening, _triangular_factor, host_vector, warn_if_tf32, whiten, whitened_rows
 
 Method = Literal["auto", "gram", "tensor"]
 Engine = Literal["auto", "array", "numba"]
@@ -221,13 +220,24 @@ def mardia(
     emb = check_embeddings(x, dtype=dtype)
     check_budget(n_samples=emb.n_samples, n_features=emb.n_features, where="mardia",
                  block_size=block_size, tiles=True)
-    wh = whiten(emb, what=_WHAT, covariance=covariance)
+    return run_mardia(emb, covariance=covariance, block_size=block_size, method=method, engine=engine,
+                      skewness=skewness, null=null, draws=draws, budget=budget)
+
+
+def run_mardia(emb: Embeddings, *, covariance: str, block_size: int | None, method: str, engine: str,
+               skewness: bool, null: str, draws: int, budget: float | None,
+               moments: Any = None) -> MardiaResult:
+    """:func:`mardia` on a validated input; ``moments`` is the covariance state of a row pass already
+    made."""
+    wh = whiten(emb, what=_WHAT, covariance=covariance, state=moments)
     n, d = emb.n_samples, emb.n_features
     route = _choose_method(n, d, method)
-    kernel = _resolve_engine(engine, emb.backend, n)
+    kernel = _resolve_engine(engine, "numpy" if emb.on_host else emb.backend, n)
     if not skewness:
-        _, r = whitened_rows(wh)
-        b1, b2 = math.nan, to_float(emb.xp.sum(r * r)) / n
+        from .._engine import executor_for
+
+        (powers,) = executor_for(emb).row_pass(emb, [kurtosis_state(wh)])
+        b1, b2 = math.nan, powers.result() / n
         route = "none"
     elif route == "tensor":
         b1, b2 = _tensor_route(wh, block_size)
@@ -348,7 +358,7 @@ def _gram_route(wh: Whitening, block_size: int | None, engine: str) -> tuple[flo
     n = emb.n_samples
     z, r = whitened_rows(wh)
     if block_size is None:
-        if emb.backend == "numpy":
+        if emb.on_host:
             # the cube-sum is cheap, so at large d the GEMM dominates and 1024-row tiles run it
             # measurably faster (about 5-10 % here) than 512-row ones
             block_size = 2 * gram.DEFAULT_TILE_HOST if emb.n_features >= 256 else gram.DEFAULT_TILE_HOST
@@ -433,36 +443,82 @@ class MardiaMoments:
         return float(np.sum(weights[:, None] * t * t)), to_float(self.fourth) / self.n
 
 
-def _tensor_route(wh: Whitening, block_size: int | None) -> tuple[float, float]:
+def kurtosis_state(wh: Whitening) -> Any:
+    """The row state of ``Σ_i |z_i|⁴`` (Mardia's ``n b2``) for the whitening ``wh``."""
+    from .._engine._states import WhitenedNormPowers
+
+    factor = _triangular_factor(np.asarray(wh.transform)) if wh.emb.on_host else None
+    return WhitenedNormPowers(mean=wh.mean, transform=wh.transform, factor=factor)
+
+
+@dataclasses.dataclass
+class MardiaTensorState:
+    """Row state of the tensor route: whitens each block (``z = (x - mean) @ W``) and folds it into
+    :class:`MardiaMoments` (NumPy blocks in per-thread buffers; ``compute`` is the GEMM dtype)."""
+
+    mean: Array
+    transform: Array
+    compute: Any = None
+    moments: MardiaMoments | None = None
+
+    def fresh(self) -> MardiaTensorState:
+        return MardiaTensorState(mean=self.mean, transform=self.transform, compute=self.compute)
+
+    def flop(self, n: int, d: int) -> float:
+        return 2.0 * n * (d * (d + 1) / 2) * d
+
+    def update(self, block: Any) -> MardiaTensorState:
+        m = block.n_rows
+        if m == 0:
+            return self
+        d = int(self.mean.shape[0])
+        xp = block.xp
+        if self.moments is None:
+            self.moments = MardiaMoments.empty(xp, d, device=None if block.is_numpy else block.emb.device)
+        if not block.is_numpy:
+            self.moments.update((block.f64 - self.mean) @ self.transform, xp, compute=self.compute)
+            return self
+        pairs = d * (d + 1) // 2
+        c = block.buffer("tensor.c", (m, d))
+        z = block.buffer("tensor.z", (m, d))
+        work = block.buffer("tensor.work", (m * pairs,), np.float64 if self.compute is None else np.float32)
+        block.into(c, subtract=self.mean)
+        self.moments.update(np.matmul(c, self.transform, out=z), np, compute=self.compute, work=work)
+        return self
+
+    def merge(self, other: MardiaTensorState) -> MardiaTensorState:
+        if other.moments is None:
+            return self
+        if self.moments is None:
+            self.moments = other.moments
+            return self
+        self.moments.merge(other.moments)
+        return self
+
+    def result(self) -> tuple[float, float]:
+        assert self.moments is not None
+        return self.moments.statistics()
+
+
+def tensor_state(wh: Whitening, block_size: int | None) -> tuple[MardiaTensorState, int]:
+    """The row state of the tensor route and its rows per block (the pair-product buffer of a block,
+    ``rows × d(d+1)/2`` values, stays near 4 MiB)."""
     emb = wh.emb
-    xp = emb.xp
-    n, d = emb.n_samples, emb.n_features
+    d = emb.n_features
     pairs = d * (d + 1) // 2
     bs = block_size or max(64, min(8192, 2**19 // pairs))
-    blocks = list(row_blocks(n, bs))
-    compute = None if emb.dtype == "float64" else emb.float
-    if not emb.is_numpy:
-        state = MardiaMoments.empty(xp, d, device=emb.device)
-        for a, b in blocks:
-            state.update(wh.block(a, b), xp, compute=compute)
-        return state.statistics()
-    mean, w = np.asarray(wh.mean), np.asarray(wh.transform)
+    compute = None if emb.dtype == "float64" else (np.float32 if emb.on_host else emb.float)
+    mean, w = (np.asarray(wh.mean), np.asarray(wh.transform)) if emb.on_host else (wh.mean, wh.transform)
+    return MardiaTensorState(mean=mean, transform=w, compute=compute), bs
 
-    def part(chunk: range) -> MardiaMoments:
-        st = MardiaMoments.empty(np, d)
-        c, z = np.empty((bs, d)), np.empty((bs, d))
-        work = np.empty(bs * pairs, dtype=np.float64 if compute is None else np.float32)
-        for k in chunk:
-            a, b = blocks[k]
-            emb.rows_into(a, b, c[: b - a], subtract=mean)
-            st.update(np.matmul(c[: b - a], w, out=z[: b - a]), np, compute=compute, work=work)
-        return st
 
-    threads = worker_count(2.0 * n * pairs * d)
-    parts = parallel_map(part, split_range(len(blocks), threads), threads)
-    for p in parts[1:]:
-        parts[0].merge(p)
-    return parts[0].statistics()
+def _tensor_route(wh: Whitening, block_size: int | None) -> tuple[float, float]:
+    from .._engine import executor_for
+
+    state, bs = tensor_state(wh, block_size)
+    (state,) = executor_for(wh.emb).row_pass(wh.emb, [state], block_size=bs)
+    out: tuple[float, float] = state.result()
+    return out
 
 
 # ------------------------------------------------------------------------------------------ tests

@@ -19,9 +19,8 @@ from .._random import random_directions, seed_of
 from .._results import Result, TestResult
 from .._typing import ArrayLike, DTypeName, RNGLike
 from .._validation import check_embeddings, check_nonconstant, check_positive_int, check_probability
-from ._moments import project_rows
-from .coordinates import _columns_per_block, warn_small_sample
-from .univariate import MIN_SAMPLES, ad_pvalue, k2_pvalue, univariate_tests
+from .coordinates import warn_small_sample
+from .univariate import UnivariateTests, ad_pvalue, k2_pvalue
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, repr=False)
@@ -82,48 +81,14 @@ class ProjectionNormalityResult(Result):
             "dp_rejected": self.dp_pvalues < self.alpha})
 
 
-def projection_tests(
-    projections: Any,
-    /,
-    *,
-    n_features: int,
-    seed: int | None = None,
-    alpha: float = 0.05,
-    dtype: DTypeName = "float64",
-    block_size: int | None = None,
-) -> ProjectionNormalityResult:
-    """The tests of :func:`projection_normality` on already projected data.
-
-    ``projections`` has shape ``(n_samples, n_projections)`` (e.g. ``x @ U`` shared with other
-    diagnostics); ``n_features`` and ``seed`` are only recorded.
-    """
-    return projection_tests_with_w2(projections, n_features, seed, alpha, dtype, block_size, False)[0]
-
-
-def projection_tests_with_w2(projections: Any, n_features: int, seed: int | None, alpha: float,
-                             dtype: DTypeName, block_size: int | None, with_w2: bool = True
-                             ) -> tuple[ProjectionNormalityResult, np.ndarray | None]:
-    """:func:`projection_tests`, plus (with ``with_w2``) the per-direction squared 2-Wasserstein
-    distances of the sliced distance, taken from the same sorted columns (one sort for both)."""
-    emb = check_embeddings(projections, name="projections", dtype=dtype, min_samples=MIN_SAMPLES)
-    alpha = check_probability(alpha, "alpha")
-    n, k = emb.n_samples, emb.n_features
-    bs = _columns_per_block(block_size, emb)
-    warn_small_sample(n)
-    data = emb.storage if not emb.scale_exponent else None
-    cells = None
-    if with_w2:
-        from .distance import normal_cell_means
-
-        m, floor = normal_cell_means(n)
-        cells = (emb.asarray(m), floor)
-    res = univariate_tests(emb.xp, lambda a, b: data[:, a:b] if data is not None else emb.cols(a, b), k, n,
-                           dtype=emb.float, block_size=bs, cell_means=cells)
+def finish_projections(res: UnivariateTests, *, n: int, n_features: int, seed: int | None,
+                       alpha: float) -> ProjectionNormalityResult:
+    """:class:`ProjectionNormalityResult` from the column statistics of the projections ``x @ U``."""
     check_nonconstant(res.value_range, name="x @ directions",
                       what="the projection normality tests (x is constant along these directions)")
     dp_p = k2_pvalue(res.k2)
     ad_p = ad_pvalue(res.ad_statistic, n)
-    result = ProjectionNormalityResult(
+    return ProjectionNormalityResult(
         combined_test=cauchy_test(ad_p),
         bonferroni_pvalue=bonferroni_min(ad_p),
         rejected_fraction=float(np.mean(dp_p < alpha)),
@@ -132,13 +97,12 @@ def projection_tests_with_w2(projections: Any, n_features: int, seed: int | None
         ad_pvalues=ad_p,
         dp_statistics=res.k2,
         dp_pvalues=dp_p,
-        n_projections=k,
+        n_projections=int(res.ad_statistic.shape[0]),
         seed=seed,
         alpha=alpha,
         n_samples=n,
         n_features=int(n_features),
     )
-    return result, res.w2
 
 
 def projection_normality(
@@ -237,17 +201,21 @@ def projection_normality(
     """
     emb = check_embeddings(x, dtype=dtype)
     k = check_positive_int(n_projections, "n_projections")
+    alpha = check_probability(alpha, "alpha")
     check_budget(n_samples=emb.n_samples, n_features=emb.n_features, where="projection_normality",
                  n_projections=k, block_size=block_size, columns=True, itemsize=emb.float_itemsize)
+    from .._engine import executor_for
+
     directions = random_directions(emb.n_features, k, rng)
-    projected = project_rows(emb, directions)
-    return projection_tests(projected, n_features=emb.n_features, seed=seed_of(rng), alpha=alpha,
-                            dtype=dtype, block_size=block_size)
+    warn_small_sample(emb.n_samples)
+    res = executor_for(emb).projection_tests(emb, directions, block_size=block_size)
+    return finish_projections(res, n=emb.n_samples, n_features=emb.n_features, seed=seed_of(rng),
+                              alpha=alpha)
 
 
 __all__ = [
     "ProjectionNormalityResult",
     "cauchy_statistic",
+    "finish_projections",
     "projection_normality",
-    "projection_tests",
 ]

@@ -21,7 +21,7 @@ from .._backend import block_rows_for, row_blocks, to_float, to_numpy
 from .._pvalues import chi2_sf
 from .._results import Result
 from .._typing import Array, ArrayLike, DTypeName
-from .._validation import check_choice, check_embeddings, check_nonconstant
+from .._validation import Embeddings, check_choice, check_embeddings, check_nonconstant
 from ._moments import covariance_state
 
 #: Smallest sample size of the test (the normalising transform of W starts at n = 4).
@@ -170,13 +170,20 @@ def royston(
     """
     check_choice(column_test, "column_test", COLUMN_TESTS)
     emb = check_embeddings(x, dtype=dtype, min_samples=MIN_SAMPLES)
-    n, d = emb.n_samples, emb.n_features
+    n = emb.n_samples
     if n > MAX_SAMPLES:
         msg = (f"Royston's test needs 4 <= n_samples <= {MAX_SAMPLES} (the range of its W "
                f"approximation; R's MVN stops at {MVN_MAX_SAMPLES}); got n_samples={n}. Test a random "
                f"subsample of at most {MAX_SAMPLES} rows, or use a test without this limit "
                "(doornik_hansen, energy_test, mardia).")
         raise ValueError(msg)
+    return run_royston(emb, column_test=column_test)
+
+
+def run_royston(emb: Embeddings, *, column_test: str, moments: Any = None) -> RoystonResult:
+    """:func:`royston` on a validated input; ``moments`` is the covariance state of a row pass already
+    made (for the equivalent degrees of freedom)."""
+    n, d = emb.n_samples, emb.n_features
     xp = emb.xp
 
     coef = shapiro_coefficients(n)
@@ -193,7 +200,7 @@ def royston(
     one_minus_w = np.where(use_sf, one_minus[:, 1], one_minus[:, 0])
     z = _normal_score(one_minus_w, n)
     psi = _psi(z)
-    edf = _equivalent_df(emb, xp, n, d)
+    edf = _equivalent_df(emb, xp, n, d, moments)
     stat = edf * float(np.sum(psi)) / d
     pvalue = float(chi2_sf(stat, edf))
     return RoystonResult(
@@ -276,11 +283,11 @@ def _psi(z: np.ndarray) -> np.ndarray:
     return np.asarray(special.ndtri_exp(special.log_ndtr(-z) - np.log(2.0)) ** 2, dtype=np.float64)
 
 
-def _equivalent_df(emb: Any, xp: Any, n: int, d: int) -> float:
+def _equivalent_df(emb: Any, xp: Any, n: int, d: int, moments: Any = None) -> float:
     """Royston's equivalent degrees of freedom from the correlation matrix (computed on the device)."""
     if d == 1:
         return 1.0
-    cov = covariance_state(emb).covariance(ddof=1)
+    cov = (covariance_state(emb) if moments is None else moments).covariance(ddof=1)
     corr = _correlation(cov, xp)
     log_n = float(np.log(n))
     nu = 0.21364 + 0.015124 * log_n**2 - 0.0018034 * log_n**3

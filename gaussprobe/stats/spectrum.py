@@ -125,10 +125,12 @@ def _use_gram(emb: Embeddings, method: str) -> bool:
 
 
 def centred_moments(emb: Embeddings, *, block_size: int | None = None,
-                    method: str = "auto") -> CentredMoments:
+                    method: str = "auto", state: Any = None) -> CentredMoments:
     """Mean and descending covariance eigenvalues (divisor n), from the cheaper of ``S`` or the Gram matrix.
 
-    ``method`` is ``"auto"``, ``"covariance"`` or ``"gram"`` (the last two exist for tests).
+    ``method`` is ``"auto"``, ``"covariance"`` or ``"gram"`` (the last two exist for tests). ``state``
+    is the :class:`~gaussprobe.stats._moments.CovarianceState` of a row pass already made (used by the
+    covariance route instead of a new pass).
     """
     xp = emb.xp
     n, d = emb.n_samples, emb.n_features
@@ -143,7 +145,7 @@ def centred_moments(emb: Embeddings, *, block_size: int | None = None,
         lam[: min(n, d)] = top[: min(n, d)]
         rank = min(spec.rank, d)
     else:
-        state = covariance_state(emb, block_size=block_size)
+        state = covariance_state(emb, block_size=block_size) if state is None else state
         mean = state.mean
         spec = spectrum(state.covariance(ddof=0), xp, vectors=False)
         lam = np.sort(to_numpy(spec.eigenvalues).astype(np.float64))[::-1]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -22,7 +21,6 @@ from .._results import Result
 from .._typing import Array, ArrayLike, DTypeName
 from .._validation import Embeddings, check_embeddings, ldexp
 from .._warnings import UninformativeWarning
-from ._moments import cached_mean, cached_row_norms
 
 #: Quantile levels reported by :func:`thin_shell`.
 QUANTILE_LEVELS = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
@@ -380,37 +378,39 @@ def thin_shell(x: ArrayLike, /, *, center: bool = False, dtype: DTypeName = "flo
     emb = check_embeddings(x, dtype=dtype, min_samples=2)
     check_budget(n_samples=emb.n_samples, n_features=emb.n_features, where="thin_shell",
                  block_size=block_size)
-    xp = emb.xp
-    bs = block_size or block_rows_for(emb.n_features)
+    from .._engine import executor_for
+    from .._engine._states import RowValues, SecondMoments, spread_shift
+
+    ex = executor_for(emb, block_size=block_size)
     center_vec = None
-    if center:
-        shared = cached_mean(emb)
-        center_vec = None if shared is None else xp.astype(shared, emb.float)
-        if center_vec is None:
-            total = xp.zeros((emb.n_features,), dtype=emb.float, device=emb.device)
-            for a, b in row_blocks(emb.n_samples, bs):
-                total = total + xp.sum(emb.rows(a, b), axis=0)
-            center_vec = total / emb.n_samples
-    state = ThinShellState(n_features=emb.n_features, center=center_vec, dtype=dtype,
-                           scale_exponent=emb.scale_exponent)
-    blocks = list(row_blocks(emb.n_samples, bs))
-    cached = cached_row_norms(emb) if not center and emb.dtype == "float64" else None
-    norms: Iterable[Array]
-    if cached is not None:  # made by the pass that ``analyze`` shares (projection_and_covariance)
-        norms = (cached[a:b] for a, b in blocks)
-    elif emb.is_numpy and len(blocks) > 1:
-        from .._kernels.gram import parallel_map, split_range, worker_count
+    if center:  # exact centred norms need the mean first: one pass for it, one for the norms
+        (sums,) = ex.row_pass(emb, [SecondMoments(shift=spread_shift(emb), products=False)])
+        center_vec = norm_center(emb, sums.result().mean)
+    (norms,) = ex.row_pass(emb, [RowValues(center=center_vec)])
+    return finish_thin_shell(emb, norms.result(), center=center_vec, block_size=block_size)
 
-        # norms of row blocks on threads; folded into the state in block order (same result)
-        def part(chunk: range) -> list[Array]:
-            return [_row_norms(emb, *blocks[i], center_vec) for i in chunk]
 
-        threads = worker_count(2.0 * emb.n_samples * emb.n_features * 8)
-        norms = [v for p in parallel_map(part, split_range(len(blocks), threads), threads) for v in p]
-    else:
-        norms = (_row_norms(emb, a, b, center_vec) for a, b in blocks)
-    for v in norms:
-        state.add_norms(v, xp)
+def norm_center(emb: Embeddings, mean: Array) -> Array:
+    """The float64 mean of a moments pass as the centre of :class:`~gaussprobe._engine._states.RowValues`
+    (the compute dtype, on the input's device)."""
+    return emb.xp.astype(mean, emb.float) if emb.float != mean.dtype else mean
+
+
+def finish_thin_shell(emb: Embeddings, norms: Array, *, center: Array | None,
+                      block_size: int | None = None) -> ThinShellResult:
+    """:class:`ThinShellResult` from the row norms of a row pass (in row order, scaled units) taken
+    about ``center`` (scaled units; None for uncentred norms).
+
+    The norms are folded into a :class:`ThinShellState` in blocks of ``block_size`` rows (default: the
+    8 MiB blocks of :func:`~gaussprobe._backend.block_rows_for`), so the moments are the same however the
+    pass that made the norms was cut into blocks.
+    """
+    xp = namespace_of(norms)[0]
+    bs = block_size or block_rows_for(emb.n_features)
+    state = ThinShellState(n_features=emb.n_features, dtype=emb.dtype, scale_exponent=emb.scale_exponent,
+                           center=None if center is None else emb.unscale(to_numpy(center)))
+    for a, b in row_blocks(emb.n_samples, bs):
+        state.add_norms(norms[a:b], xp)
     return state.finalize()
 
 
