@@ -2,14 +2,15 @@
 
 Thin-shell norm concentration, per-coordinate and random-projection normality, multivariate normality
 tests and the distance to an isotropic Gaussian, for NumPy arrays and torch tensors (CPU or CUDA).
-``import gaussprobe`` imports only NumPy and array-api-compat; SciPy, torch and matplotlib are loaded
-when a function needs them.
+``import gaussprobe`` imports only NumPy and array-api-compat; SciPy, torch, Dask and matplotlib are
+loaded when a function needs them.
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from ._lazy import open_embeddings
 from ._results import TestResult
 from ._warnings import (
     GaussprobeWarning,
@@ -79,6 +80,7 @@ __all__ = [
     "isotropic_distance",
     "least_gaussian_direction",
     "mardia",
+    "open_embeddings",
     "principal_direction_test",
     "principal_projection",
     "projection_normality",

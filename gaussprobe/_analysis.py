@@ -173,6 +173,13 @@ def run_analysis(emb: Embeddings, chosen: tuple[str, ...], mode: str, *, n_proje
             assert full_moments is not None
             second["doornik_hansen"] = power_sums_state(emb, full_moments)
             rows_hint.append(block_rows_for(d))
+        pursuit_wh = None
+        if "pursuit" in runnable:  # the search reads whitened rows on the host: gathered here
+            from .stats._whiten import whiten
+            from .stats.directions import whitened_state
+
+            pursuit_wh = whiten(emb, what="least_gaussian_direction", state=full_moments)
+            second["pursuit"] = whitened_state(pursuit_wh)
         plan = None
         if pdt:
             assert labels is not None
@@ -246,7 +253,8 @@ def run_analysis(emb: Embeddings, chosen: tuple[str, ...], mode: str, *, n_proje
         with out.timed(name), phase(name.replace("_", " ")):
             out.results[name] = _finish_multivariate(
                 name, emb, full_moments, pass2, mardia_plan, block_size=block_size,
-                n_resamples=n_resamples, energy_seed=energy_seed, pursuit_seed=pursuit_seed)
+                n_resamples=n_resamples, energy_seed=energy_seed, pursuit_seed=pursuit_seed,
+                pursuit_wh=pursuit_wh)
     return out
 
 
@@ -278,7 +286,8 @@ def _mardia_plan(emb: Embeddings, mode: str, moments: Any, block_size: int | Non
 
 def _finish_multivariate(name: str, emb: Embeddings, moments: Any, pass2: dict[str, Any],
                          mardia_plan: dict[str, Any] | None, *, block_size: int | None,
-                         n_resamples: int, energy_seed: Any, pursuit_seed: Any) -> Any:
+                         n_resamples: int, energy_seed: Any, pursuit_seed: Any,
+                         pursuit_wh: Any = None) -> Any:
     n = emb.n_samples
     if name == "mardia":
         from .stats import mardia as _m
@@ -322,7 +331,8 @@ def _finish_multivariate(name: str, emb: Embeddings, moments: Any, pass2: dict[s
 
     return run_least_gaussian_direction(emb, rng=pursuit_seed, contrast="auto", n_restarts=DEFAULT_RESTARTS,
                                         max_iter=DEFAULT_MAX_ITER, draws=_null.DEFAULT_NULL_DRAWS,
-                                        budget=_null.NULL_FLOP_BUDGET, moments=moments)
+                                        budget=_null.NULL_FLOP_BUDGET, moments=moments,
+                                        whitened=(pursuit_wh, pass2["pursuit"].result()))
 
 
 __all__ = ["MIN_SPLIT_SAMPLES", "NEEDS_FULL_RANK", "Outcome", "run_analysis"]

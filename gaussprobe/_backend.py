@@ -28,6 +28,9 @@ _INSTALL_HINT = {
     "sklearn": "pip install 'gaussprobe[train]'",
     "sentence_transformers": "pip install 'gaussprobe[encoders]'",
     "tqdm": "pip install tqdm",
+    "dask": "pip install 'gaussprobe[dask]'",
+    "distributed": "pip install 'gaussprobe[dask]'",
+    "zarr": "pip install zarr",
 }
 
 

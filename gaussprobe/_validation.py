@@ -53,10 +53,13 @@ class Embeddings:
     backend: str
     #: ``scale = 2**scale_exponent`` multiplies every value read through this object.
     scale_exponent: int
+    #: Lazy inputs only: the float64 column means found by the validation read (unscaled), which the
+    #: moment states take as their shift instead of reading a spread sample of rows again.
+    column_mean: np.ndarray | None
 
     def __init__(self, data: Array | None = None, xp: Any = None, device: Any = None,
                  dtype: DTypeName = "float64", backend: str = "numpy", scale_exponent: int = 0, *,
-                 storage: Array | None = None) -> None:
+                 storage: Array | None = None, column_mean: np.ndarray | None = None) -> None:
         arr = storage if storage is not None else data
         if arr is None:
             msg = "Embeddings needs the array: pass data=... (or storage=...)."
@@ -67,6 +70,7 @@ class Embeddings:
         object.__setattr__(self, "dtype", dtype)
         object.__setattr__(self, "backend", backend)
         object.__setattr__(self, "scale_exponent", int(scale_exponent))
+        object.__setattr__(self, "column_mean", column_mean)
 
     @property
     def n_samples(self) -> int:
@@ -314,6 +318,8 @@ def check_embeddings(
         if x.dtype == dtype and x.n_samples >= min_samples and x.n_features >= min_features:
             return x  # already validated
         x = x.storage  # the caller's values: the scale is chosen again for the new compute dtype
+    if isinstance(x, np.memmap) and x.ndim == 2 and _larger_than_memory(x.nbytes):
+        x = _as_lazy(x)  # a file larger than the memory budget is read by row chunks, not whole
     if _is_dask(x):
         return _check_lazy(x, name=name, dtype=dtype, min_samples=min_samples, min_features=min_features)
     arr = _to_array(x, name, dtype)
@@ -345,6 +351,22 @@ def check_embeddings(
     scale_exponent = _scale_exponent(max(-lo, hi), arr.dtype, dtype)
     return Embeddings(data=arr, xp=xp, device=device, dtype=dtype, backend=backend_name(xp),
                       scale_exponent=scale_exponent)
+
+
+def _larger_than_memory(nbytes: int) -> bool:
+    from ._budget import memory_budget
+
+    return float(nbytes) > memory_budget()
+
+
+def _as_lazy(x: np.memmap) -> Any:
+    """A memory map as a Dask array of row chunks (unchanged when Dask is not installed)."""
+    try:
+        import dask.array as da
+    except ImportError:  # pragma: no cover - without Dask the map is read as an in-memory array
+        return x
+    rows = max(1, 64 * 2**20 // max(1, int(x.shape[1]) * x.dtype.itemsize))
+    return da.from_array(x, chunks=(rows, -1))
 
 
 def _is_dask(x: Any) -> bool:
@@ -396,12 +418,16 @@ def _check_lazy(x: Any, *, name: str, dtype: DTypeName, min_samples: int, min_fe
         raise ValueError(msg)
     import dask
 
-    lo, hi = (float(v) for v in dask.compute(x.min(), x.max()))
+    lo_a, hi_a, sums = dask.compute(x.min(), x.max(), x.sum(axis=0, dtype=np.float64))  # one read
+    lo, hi = float(lo_a), float(hi_a)
     if not (math.isfinite(lo) and math.isfinite(hi)):
         _report_lazy_nonfinite(x, name)
     xp = array_api_compat.array_namespace(np.empty(0, dtype=x.dtype))
+    with np.errstate(over="ignore"):
+        mean = np.asarray(sums, dtype=np.float64) / n
     return Embeddings(data=x, xp=xp, device="cpu", dtype=dtype, backend="dask",
-                      scale_exponent=_scale_exponent(max(-lo, hi), x.dtype, dtype))
+                      scale_exponent=_scale_exponent(max(-lo, hi), x.dtype, dtype),
+                      column_mean=mean if np.all(np.isfinite(mean)) else None)
 
 
 def _bad_rows(block: np.ndarray, offset: int) -> tuple[int, list[int], list[int]]:

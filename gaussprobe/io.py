@@ -243,5 +243,16 @@ def load_demo(*, normalize: bool = False) -> tuple[np.ndarray, list[str], dict[s
     return embeddings, sentences, metadata
 
 
-__all__ = ["EmbeddingFileError", "LoadedEmbeddings", "load_demo", "load_embeddings", "read_embeddings",
-           "sniff_format"]
+def open_embeddings(path: Any, /, *, key: str | None = None, column: str | None = None,
+                    format: str | None = None, chunk_rows: int | None = None) -> Any:
+    """Open one embedding file, a glob of shards, a folder or a zarr store lazily as a Dask array.
+
+    See :func:`gaussprobe.open_embeddings` (the same function).
+    """
+    from ._lazy import open_embeddings as _open
+
+    return _open(path, key=key, column=column, format=format, chunk_rows=chunk_rows)
+
+
+__all__ = ["EmbeddingFileError", "LoadedEmbeddings", "load_demo", "load_embeddings", "open_embeddings",
+           "read_embeddings", "sniff_format"]

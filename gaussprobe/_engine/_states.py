@@ -106,7 +106,10 @@ class SecondMoments:
 
 
 def spread_shift(emb: Any) -> Array:
-    """The mean of up to 4096 rows spread evenly over ``emb`` (float64, scaled, on its device)."""
+    """The shift of the moment states (float64, scaled, on the input's device): the mean of up to 4096
+    rows spread evenly over ``emb``, or for a lazy input the column means of its validation read."""
+    if emb.column_mean is not None:  # a lazy input: the mean of the validation read (no extra read)
+        return emb.column_mean * emb.scale
     n = emb.n_samples
     spread = np.unique(np.linspace(0, n - 1, min(n, 4096)).round().astype(np.intp))
     if emb.is_numpy:
@@ -337,42 +340,34 @@ class ArraySink:
 
 @dataclasses.dataclass
 class Transformed:
-    """Writes ``(x - mean) @ transform`` of every block (float64) into ``sink`` at the block's rows
-    (e.g. the whitened rows the projection pursuit searches, gathered on the host)."""
+    """Collects ``(x - mean) @ transform`` of every block (float64, on the host), kept with the block's
+    first row and put in row order by :meth:`result` (e.g. the whitened rows the projection pursuit
+    searches; only where ``n × k`` fits in memory)."""
 
     mean: Array
     transform: Array
-    sink: Any
+    pieces: list[tuple[int, np.ndarray]] = dataclasses.field(default_factory=list)
 
     def fresh(self) -> Transformed:
-        return self
+        return Transformed(mean=self.mean, transform=self.transform)
 
     def flop(self, n: int, d: int) -> float:
         return 2.0 * n * d * int(self.transform.shape[1])
 
     def update(self, block: Block) -> Transformed:
         if block.n_rows:
-            self.sink.write(block.start, block.stop, (block.f64 - self.mean) @ self.transform)
+            z = (block.f64 - self.mean) @ self.transform
+            self.pieces.append((block.start, np.asarray(to_numpy(z), dtype=np.float64)))
         return self
 
     def merge(self, other: Transformed) -> Transformed:
+        self.pieces.extend(other.pieces)
         return self
 
-    def result(self) -> Any:
-        return self.sink
-
-
-@dataclasses.dataclass
-class HostSink:
-    """An ``(n, k)`` float64 host array written by row ranges from any namespace."""
-
-    out: np.ndarray
-
-    def rows(self, start: int, stop: int) -> None:
-        return None
-
-    def write(self, start: int, stop: int, values: Array) -> None:
-        self.out[start:stop] = np.asarray(to_numpy(values), dtype=np.float64)
+    def result(self) -> np.ndarray:
+        self.pieces.sort(key=lambda p: p[0])
+        return np.concatenate([v for _, v in self.pieces]) if self.pieces else np.empty(
+            (0, int(self.transform.shape[1])))
 
 
 # ------------------------------------------------------------------------------ whitened quantities
@@ -543,7 +538,6 @@ __all__ = [
     "ArraySink",
     "ColumnWriter",
     "FoldMoments",
-    "HostSink",
     "PowerSums",
     "Projector",
     "RowValues",

@@ -153,12 +153,24 @@ def require_full_rank(spec: Spectrum | None, *, n: int, d: int, what: str, name:
 
 
 def whitener(spec: Spectrum, xp: Any, *, symmetric: bool = True) -> Array:
-    """``W`` with ``W^T S W = I``: ``V Λ^{-1/2} V^T`` (symmetric, ZCA) or ``V Λ^{-1/2}`` (PCA)."""
+    """``W`` with ``W^T S W = I``: ``V Λ^{-1/2} V^T`` (symmetric, ZCA) or ``V Λ^{-1/2}`` (PCA).
+
+    The PCA form depends on the sign of each eigenvector, which LAPACK implementations choose
+    differently; here the largest component of each is made positive, so the whitened coordinates are
+    the same on every backend (the ZCA form does not depend on the signs).
+    """
     if spec.eigenvectors is None:
         msg = "whitener() needs a spectrum computed with vectors=True."
         raise ValueError(msg)
+    v = spec.eigenvectors
+    if not symmetric:
+        host = to_numpy(v)
+        flip = host[np.argmax(np.abs(host), axis=0), np.arange(host.shape[1])] < 0
+        if np.any(flip):
+            v = v * xp.asarray(np.where(flip, -1.0, 1.0), dtype=v.dtype,
+                               device=None if isinstance(v, np.ndarray) else v.device)
     inv_sqrt = 1.0 / xp.sqrt(spec.eigenvalues)
-    w = spec.eigenvectors * inv_sqrt[None, :]
+    w = v * inv_sqrt[None, :]
     return w @ spec.eigenvectors.T if symmetric else w
 
 

@@ -386,15 +386,21 @@ class FoldProjections:
                 else np.empty((0, int(self.dirs[f].shape[1]))) for f in range(2)]
 
 
-def whitened_on_host(wh: Any) -> np.ndarray:
-    """``z = (x - mean) @ W`` (the eigen-whitening of ``wh``), float64 on the host: the search runs there."""
-    from .._engine import executor_for
-    from .._engine._states import HostSink, Transformed
+def whitened_state(wh: Any) -> Any:
+    """The row state collecting ``z = (x - mean) @ W`` (the eigen-whitening of ``wh``), float64 on the
+    host, where the search runs."""
+    from .._engine._states import Transformed
 
-    emb = wh.emb
-    z = np.empty((emb.n_samples, emb.n_features))
-    executor_for(emb).local_pass(emb, [Transformed(mean=wh.mean, transform=wh.transform, sink=HostSink(z))])
-    return z
+    return Transformed(mean=wh.mean, transform=wh.transform)
+
+
+def whitened_on_host(wh: Any) -> np.ndarray:
+    """``z = (x - mean) @ W`` of every row, float64 on the host (one row pass)."""
+    from .._engine import executor_for
+
+    (state,) = executor_for(wh.emb).row_pass(wh.emb, [whitened_state(wh)])
+    out: np.ndarray = state.result()
+    return out
 
 
 def _column_tests(y: np.ndarray) -> Any:
@@ -944,13 +950,18 @@ def least_gaussian_direction(
 
 
 def run_least_gaussian_direction(emb: Embeddings, *, rng: RNGLike, contrast: str, n_restarts: int,
-                                 max_iter: int, draws: int, budget: float,
-                                 moments: Any = None) -> LeastGaussianDirectionResult:
+                                 max_iter: int, draws: int, budget: float, moments: Any = None,
+                                 whitened: tuple[Any, np.ndarray] | None = None
+                                 ) -> LeastGaussianDirectionResult:
     """:func:`least_gaussian_direction` on a validated input; ``moments`` is the covariance state of a
-    row pass already made."""
+    row pass already made, ``whitened`` the whitening and whitened rows of one (``analyze`` gathers them
+    in its second pass)."""
     n, d = emb.n_samples, emb.n_features
-    wh = whiten(emb, what="least_gaussian_direction", state=moments)
-    z = whitened_on_host(wh)
+    if whitened is None:
+        wh = whiten(emb, what="least_gaussian_direction", state=moments)
+        z = whitened_on_host(wh)
+    else:
+        wh, z = whitened
     names = CONTRASTS if contrast == "auto" else (contrast,)
     seed = _null.null_seed("least_gaussian_direction.restarts", n, d) if rng is None else None
     coefficients = (_coefficients(d, n_restarts, seed) if rng is None
