@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import threading
@@ -64,7 +65,7 @@ def _value(state):
         parts = [np.asarray(res.mean, dtype=np.float64).ravel()]
         if res.m2 is not None:
             parts.append(np.asarray(res.m2, dtype=np.float64).ravel())
-        return np.concatenate(parts + [np.array([res.n], dtype=np.float64)])
+        return np.concatenate([*parts, np.array([res.n], dtype=np.float64)])
     if isinstance(res, ArraySink):
         return np.asarray(res.out, dtype=np.float64).ravel()
     return np.atleast_1d(np.asarray(gp._backend.to_numpy(res), dtype=np.float64)).ravel()
@@ -103,7 +104,7 @@ def test_every_state_is_chunked_equals_merged_in_any_order_equals_one_shot(backe
         x = torch.as_tensor(x)
     emb = check_embeddings(x)
     edges = [0, *sorted(cuts), n]
-    spans = list(zip(edges[:-1], edges[1:], strict=True))
+    spans = list(itertools.pairwise(edges))
     order = list(np.random.default_rng(seed).permutation(len(spans)))
     sink_a, sink_b = np.empty((n, 5)), np.empty((n, 5))
     one = [s.update(Block(emb, 0, n, 0, Scratch())) for s in [s.fresh() for s in _states(emb, n, d, sink_a)]]
