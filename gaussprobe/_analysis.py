@@ -121,10 +121,15 @@ def run_analysis(emb: Embeddings, chosen: tuple[str, ...], mode: str, *, n_proje
             states["columns"] = ColumnWriter(sink=col_sink)
     sink = None
     proj_cols = 0
+    deferred_projector = None
     if wants_proj:
         proj_cols = default_columns_per_block(emb.xp, n, n_projections, emb.device)
         sink = ex.projection_sink(emb, n_projections, width=proj_cols)
-        states["projections"] = Projector(directions=directions, sink=sink)
+        projector = Projector(directions=directions, sink=sink)
+        if col_sink is not None:  # two spills never coexist: the projections go with the second pass
+            deferred_projector = projector
+        else:
+            states["projections"] = projector
     try:
         pass1: dict[str, Any] = {}
         if states:
@@ -154,8 +159,17 @@ def run_analysis(emb: Embeddings, chosen: tuple[str, ...], mode: str, *, n_proje
             else:
                 runnable.append(name)
 
+        res_coordinates = None
+        if col_sink is not None:  # the spilled columns first, so that their folder is freed early
+            with out.timed("coordinates"), phase("coordinates (sorted columns)"):
+                res_coordinates = ex.data_column_tests(emb, block_size=data_cols, sink=col_sink)
+            ex.release(col_sink)
+            col_sink = None
+
         # ------------------------------------------------------------------ row pass 2
         second: dict[str, Any] = {}
+        if deferred_projector is not None:
+            second["projections"] = deferred_projector
         rows_hint: list[int] = []
         mardia_plan = None
         if "thin_shell" in chosen:
@@ -190,6 +204,8 @@ def run_analysis(emb: Embeddings, chosen: tuple[str, ...], mode: str, *, n_proje
         if second:
             names = list(second)
             bs = block_size or (min(rows_hint) if rows_hint else None)
+            if deferred_projector is not None and second.keys() == {"projections"}:
+                bs = block_size
             with out.timed("row_pass_2"), phase("row pass 2 (centred norms, whitened moments)"):
                 pass2 = dict(zip(names, ex.row_pass(emb, [second[k] for k in names], block_size=bs),
                                  strict=True))
@@ -205,7 +221,8 @@ def run_analysis(emb: Embeddings, chosen: tuple[str, ...], mode: str, *, n_proje
         if "coordinates" in chosen:
             with out.timed("coordinates"), phase("coordinates (sorted columns)"):
                 warn_small_sample(n)
-                res = ex.data_column_tests(emb, block_size=data_cols, sink=col_sink)
+                res = res_coordinates if res_coordinates is not None else ex.data_column_tests(
+                    emb, block_size=data_cols, sink=col_sink)
                 out.results["coordinates"] = finish_coordinates(res, n=n, d=d, alpha=alpha)
         proj_res = None
         if wants_proj:

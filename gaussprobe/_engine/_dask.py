@@ -260,9 +260,23 @@ def new_file_sink(emb: Embeddings, prefix: str, k: int, width: int, dtype: str) 
     from ._columns import FileSink
     from ._executor import SPILL_ENV
 
-    folder = tempfile.mkdtemp(prefix="gaussprobe-", dir=os.environ.get(SPILL_ENV) or None)
+    import shutil
+
+    parent = os.environ.get(SPILL_ENV) or tempfile.gettempdir()
+    need = float(emb.n_samples) * k * np.dtype(dtype).itemsize
+    free = float(shutil.disk_usage(parent).free)
+    if need > free - 2**30:  # keep a GiB for everything else
+        msg = (f"spilling {k} columns of {emb.n_samples:,} rows ({_gib(need)}) for the column pass needs "
+               f"that much temporary disk space, but {parent} has {_gib(free)} free. Point {SPILL_ENV} at a "
+               f"folder with more space, or set {ROUTE_ENV}=rechunk on a distributed cluster.")
+        raise OSError(msg)
+    folder = tempfile.mkdtemp(prefix="gaussprobe-", dir=parent)
     return FileSink(folder=folder, prefix=prefix, n_rows=emb.n_samples, n_columns=k, width=max(1, width),
                     dtype=dtype).create()
+
+
+def _gib(nbytes: float) -> str:
+    return f"{nbytes / 2**30:.1f} GiB"
 
 
 def release(sink: Any) -> None:

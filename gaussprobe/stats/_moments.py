@@ -184,7 +184,7 @@ def project_rows(emb: Embeddings, directions: np.ndarray, *, block_size: int | N
 
     k = int(directions.shape[1])
     out = emb.xp.empty((emb.n_samples, k), dtype=emb.float, device=None if emb.is_lazy else emb.device)
-    executor_for(emb, block_size=block_size).row_pass(
+    executor_for(emb, block_size=block_size).local_pass(  # the sink is in this process's memory
         emb, [Projector(directions=np.asarray(directions, dtype=np.float64), sink=ArraySink(out))])
     return out
 
@@ -224,6 +224,11 @@ def principal_projection(x: Any, /, *, n_components: int | None = None, dtype: s
     assert spec.eigenvectors is not None  # computed with vectors=True
     v = spec.eigenvectors[:, emb.n_features - k:]
     v = xp.flip(v, axis=1)
+    if emb.is_lazy:  # a lazy input gives lazy scores (one task per row chunk when they are computed)
+        rows = emb.storage.astype(emb.float)
+        if emb.scale_exponent:
+            rows = rows * emb.scale
+        return emb.unscale((rows - state.mean) @ np.asarray(v))
     return emb.unscale((emb.full() - state.mean) @ v)  # scores in the units of the input
 
 

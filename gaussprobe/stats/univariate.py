@@ -53,6 +53,8 @@ AD_PVALUE_FLOOR = 3.7e-24
 #: |z| beyond which log Φ(-|z|) is taken from ``log_ndtr`` instead of ``log(Φ(-|z|))`` (scipy switches
 #: ``log_ndtr`` to its asymptotic series at the same point).
 _TAIL_SWITCH = 20.0
+#: Largest column block of the column kernels, in bytes of float64 (bounds the sorted copies at large n).
+MAX_BLOCK_BYTES = 384 * 2**20
 #: Upper bound on the worker threads used for NumPy input.
 _MAX_THREADS = 8
 #: Rows per step of the chunked transposition, and bytes of float64 work per compute chunk (NumPy).
@@ -512,7 +514,9 @@ def default_columns_per_block(xp: Any, n_samples: int, n_columns: int, device: A
     On a CPU: about 8 MiB of float32 per block but at least 16 columns (gathering fewer columns of a
     row-major matrix wastes most of each cache line), and at most a quarter of the columns per
     thread; the block count is then rounded up to a multiple of the thread count, so the threads
-    get equal shares. On an accelerator: 256 MiB of float64 (few, large kernels).
+    get equal shares. Whatever the rule, a block holds at most :data:`MAX_BLOCK_BYTES` of float64
+    (a few columns at 10⁷ rows), which bounds the memory of the sorted copies. On an accelerator:
+    256 MiB of float64 (few, large kernels).
     """
     n = max(1, n_samples)
     if str(device) not in {"cpu", "CPU_DEVICE"}:
@@ -523,7 +527,7 @@ def default_columns_per_block(xp: Any, n_samples: int, n_columns: int, device: A
     cols = max(16, min(by_memory, by_threads))
     blocks = -(-n_columns // cols)
     blocks = -(-blocks // threads) * threads
-    return max(1, -(-n_columns // blocks))
+    return max(1, min(-(-n_columns // blocks), MAX_BLOCK_BYTES // (8 * n)))
 
 
 def host_threads(xp: Any, n_blocks: int) -> int:
