@@ -13,14 +13,15 @@ import time
 
 import numpy as np
 
+from gaussprobe._engine import executor_for
 from gaussprobe._random import random_directions
 from gaussprobe._validation import check_embeddings
 from gaussprobe.stats._moments import project_rows
 from gaussprobe.stats.distance import (
     auto_n_null,
     isotropic_distance,
+    normal_cell_means,
     null_sliced_statistics,
-    sliced_w2_from_projections,
 )
 from gaussprobe.stats.spectrum import centred_moments, sphericity_test
 from gaussprobe.stats.thin_shell import thin_shell
@@ -50,8 +51,9 @@ def main() -> None:
     timed("covariance + eigendecomposition", lambda: centred_moments(emb))
     timed("sphericity_test (traces only)", lambda: sphericity_test(x))
     u = random_directions(d, k, 0)
-    p = timed("projections x @ U", lambda: project_rows(emb, u))
-    timed("sliced statistic on the data (sort)", lambda: sliced_w2_from_projections(p, u, n_null=0))
+    timed("projections x @ U", lambda: project_rows(emb, u))
+    timed("projections + their sorted-column statistics", lambda: executor_for(emb).projection_tests(
+        emb, u, block_size=None, cell_means=normal_cell_means(n)))
     timed("one null replicate", lambda: null_sliced_statistics(n, u, 1, 0))
     res = timed("isotropic_distance (default n_null)", lambda: isotropic_distance(x, rng=0,
                                                                                   n_projections=k))

@@ -13,8 +13,10 @@ import warnings
 
 import numpy as np
 
+from gaussprobe._engine import executor_for
+from gaussprobe._validation import check_embeddings
 from gaussprobe._warnings import RankDeficiencyWarning
-from gaussprobe.stats.distance import isotropic_distance, sliced_w2_from_projections
+from gaussprobe.stats.distance import isotropic_distance, normal_cell_means
 from gaussprobe.stats.spectrum import sphericity_test
 from gaussprobe.stats.thin_shell import thin_shell
 
@@ -64,9 +66,10 @@ def sliced_null(quick):
     for n in sizes:
         k = 256 if n <= 10000 else 64
         z = np.random.default_rng(n).standard_normal((n, k))
-        res = sliced_w2_from_projections(z, np.eye(k), n_null=0)
-        w = res.per_direction
-        print(f"{n} | {res.quantization_floor:.3e} | {w.mean():.3e} {w.std(ddof=1) / w.mean():.3f} | "
+        cells = normal_cell_means(n)
+        emb = check_embeddings(z)  # the axes as directions: the per-direction values of z's columns
+        w = executor_for(emb).projection_tests(emb, np.eye(k), block_size=None, cell_means=cells).w2
+        print(f"{n} | {cells[1]:.3e} | {w.mean():.3e} {w.std(ddof=1) / w.mean():.3f} | "
               f"{n * w.mean():.2f}")
 
 
