@@ -60,7 +60,7 @@ def _is_aliasable(obj: object) -> bool:
 
 
 class _Index:
-    """Where each class and function of the public API is documented (its first public path)."""
+    """Where each class and function of the public API is documented (see the module docstring)."""
 
     def __init__(self, package: str) -> None:
         self.modules = public_module_names(package)
