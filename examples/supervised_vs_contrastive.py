@@ -24,13 +24,32 @@ Run::
                                                             # 100 epochs (needs a GPU)
     python examples/supervised_vs_contrastive.py --dataset cifar10 --data-root ~/data/cifar-10-batches-py
 
-Outputs: ``results.json``, ``comparison.png``, ``dynamics.png`` and ``norm_histograms.png``.
+It prints a line per evaluated epoch as it trains. Without the image files it says where to get them
+and exits with status 2, writing nothing. It writes only in ``--out`` (default
+``out/supervised_vs_contrastive``): ``results.json``, ``comparison.png``, ``dynamics.png`` and
+``norm_histograms.png``.
 """
 
+# %%
+# Figures of the default run
+# --------------------------
+#
+# .. image:: /figures/examples/supervised_vs_contrastive_comparison.png
+#    :alt: supervised against contrastive ResNet-18, CV, AD mean and pass fractions
+#
+# .. image:: /figures/examples/supervised_vs_contrastive_dynamics.png
+#    :alt: CV, AD mean and DP pass fraction against epoch
+
+# %%
+# The script
+# ----------
+
+# sphinx_gallery_thumbnail_path = "figures/examples/supervised_vs_contrastive_comparison.png"
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -40,7 +59,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
-from gaussprobe.contrastive.images import find_fashion_mnist
+from gaussprobe.contrastive.images import find_fashion_mnist, load_cifar10
 from gaussprobe.contrastive.trainer import TrainConfig, Trainer
 from gaussprobe.stats.coordinates import coordinate_normality
 from gaussprobe.stats.thin_shell import thin_shell
@@ -64,7 +83,41 @@ SIZES = {
 }
 
 
-def resnet_run(objective: str, args: argparse.Namespace, size: dict) -> Trainer:
+# exit status when the image files are missing (nothing is run or written)
+EXIT_NO_DATA = 2
+
+
+class Progress:
+    """Progress lines with the elapsed time, flushed at once (the runs take minutes)."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        print(f"{time.perf_counter() - self.start:7.1f} s  {message}", flush=True)
+
+
+def missing_data(args: argparse.Namespace) -> str | None:
+    """Why the image files cannot be read, or None when they can."""
+    if args.dataset == "fashion_mnist":
+        if find_fashion_mnist(args.data_root) is not None:
+            return None
+        where = f"in {args.data_root} or " if args.data_root else ""
+        return (f"Fashion-MNIST files not found {where}in the usual places. Install them with "
+                "`apt-get install dataset-fashion-mnist`, or pass --data-root FOLDER with the four "
+                "IDX files, or use --dataset cifar10 --data-root FOLDER.")
+    if args.data_root is None:
+        return ("--dataset cifar10 needs --data-root FOLDER: the unpacked cifar-10-batches-py (or "
+                "-bin) folder or its parent.")
+    try:
+        load_cifar10(args.data_root)
+    except FileNotFoundError as exc:
+        return str(exc)
+    return None
+
+
+def resnet_run(objective: str, args: argparse.Namespace, size: dict,
+               progress: Progress) -> Trainer:
     cfg = TrainConfig(
         data=args.dataset, data_root=args.data_root, n_train=size["n_train"],
         n_test=size["n_test"], model="resnet18", width=size["width"], projection_dim=128,
@@ -73,14 +126,14 @@ def resnet_run(objective: str, args: argparse.Namespace, size: dict) -> Trainer:
         probe_train_samples=size["probe_train"], seed=args.seed, device=args.device,
         compile=args.compile, progress=args.progress)
     trainer = Trainer(cfg)
-    trainer.fit(callback=lambda r: print(
-        f"  [{objective}] epoch {r['epoch']:>3}: CV {r['cv']:.3f}  AD mean {r['ad_mean']:.3f}  "
-        f"AD pass {r['ad_pass_fraction']:.2f}  DP pass {r['dp_pass_fraction']:.2f}  probe "
-        f"{r.get('probe_accuracy', float('nan')):.3f}", flush=True))
+    trainer.fit(callback=lambda r: progress(
+        f"  [{objective}] epoch {r['epoch']:>3}/{size['epochs']}: CV {r['cv']:.3f}  AD mean "
+        f"{r['ad_mean']:.3f}  AD pass {r['ad_pass_fraction']:.1%}  DP pass "
+        f"{r['dp_pass_fraction']:.1%}  probe accuracy {r.get('probe_accuracy', float('nan')):.1%}"))
     return trainer
 
 
-def mlp_run(args: argparse.Namespace, size: dict) -> Trainer:
+def mlp_run(args: argparse.Namespace, size: dict, progress: Progress) -> Trainer:
     cfg = TrainConfig(
         data=args.dataset, data_root=args.data_root, n_train=size["mlp_train"],
         n_test=size["n_test"], model="mlp", hidden=size["mlp_hidden"], out_dim=size["mlp_out"],
@@ -89,9 +142,9 @@ def mlp_run(args: argparse.Namespace, size: dict) -> Trainer:
         eval_every=size["mlp_eval_every"], eval_pairs=1024, probe=False, seed=args.seed,
         device=args.device, progress=args.progress)
     trainer = Trainer(cfg)
-    trainer.fit(callback=lambda r: print(
-        f"  [MLP] epoch {r['epoch']:>3}: CV {r['cv']:.3f}  AD mean {r['ad_mean']:.3f}  DP pass "
-        f"{r['dp_pass_fraction']:.2f}", flush=True))
+    trainer.fit(callback=lambda r: progress(
+        f"  [MLP] epoch {r['epoch']:>3}/{size['mlp_epochs']}: CV {r['cv']:.3f}  AD mean "
+        f"{r['ad_mean']:.3f}  DP pass {r['dp_pass_fraction']:.1%}"))
     return trainer
 
 
@@ -174,28 +227,30 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     size_name = args.size or ("full" if args.full else "default")
     size = SIZES[size_name]
+    reason = missing_data(args)
+    if reason is not None:
+        print(f"{Path(__file__).name}: error: {reason} Nothing was run.", file=sys.stderr)
+        raise SystemExit(EXIT_NO_DATA)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    if args.dataset == "fashion_mnist" and find_fashion_mnist(args.data_root) is None:
-        reason = ("Fashion-MNIST files not found: install them with `apt-get install "
-                  "dataset-fashion-mnist`, or pass --data-root FOLDER with the four IDX files, or "
-                  "use --dataset cifar10 --data-root FOLDER. Nothing was run.")
-        print(reason)
-        result = {"skipped": reason}
-        (out / "results.json").write_text(json.dumps(result, indent=2))
-        return result
-
     t0 = time.perf_counter()
-    print(f"ResNet-18 (width {size['width']}) on {args.dataset}, {size['epochs']} epochs")
-    trainers = {"contrastive": resnet_run("info_nce", args, size),
-                "supervised": resnet_run("supervised", args, size)}
+    progress = Progress()
+    images = "all" if size["n_train"] is None else size["n_train"]
+    steps = 2 if args.skip_mlp else 3
+    progress(f"[1/{steps}] ResNet-18 (width {size['width']}), InfoNCE, on {images} {args.dataset} "
+             f"training images, {size['epochs']} epochs; writing to {out}")
+    contrastive = resnet_run("info_nce", args, size, progress)
+    progress(f"[2/{steps}] the same ResNet-18 with cross-entropy (supervised), {size['epochs']} "
+             "epochs")
+    trainers = {"contrastive": contrastive, "supervised": resnet_run("supervised", args, size,
+                                                                      progress)}
     rows = {name: summary(t) for name, t in trainers.items()}
     histories = {f"ResNet-18 {k}": t.history for k, t in trainers.items()}
     mlp_history = None
     if not args.skip_mlp:
-        print("two-layer MLP, contrastive (Fig. 4)")
-        mlp = mlp_run(args, size)
+        progress(f"[3/{steps}] two-layer MLP, InfoNCE (Fig. 4), {size['mlp_epochs']} epochs")
+        mlp = mlp_run(args, size, progress)
         mlp_history = mlp.history
         histories["MLP contrastive"] = mlp.history
     seconds = time.perf_counter() - t0

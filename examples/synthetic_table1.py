@@ -31,10 +31,34 @@ Run::
     python examples/synthetic_table1.py             # a few minutes on two CPU cores
     python examples/synthetic_table1.py --full      # the paper's sizes (20k/10k samples, 100-150 epochs)
 
-Outputs in ``--out`` (default ``out/synthetic_table1``): ``results.json``, ``table1.png``,
-``binary_dynamics.png`` and ``ablations.png``.
+It prints a line per training run (what it trains, on how many pairs, for how many epochs, and how
+long it took) as it goes. It writes only in ``--out`` (default ``out/synthetic_table1``):
+``results.json``, ``table1.png``, ``binary_dynamics.png`` and ``ablations.png``.
 """
 
+# %%
+# Figures of the default run
+# --------------------------
+# ``table1.png``: the three synthetic columns against the paper's Table 1 (black marks).
+#
+# .. image:: /figures/examples/synthetic_table1_table1.png
+#    :alt: CV, AD mean and pass fractions of the three settings against the paper's values
+#
+# ``binary_dynamics.png``: the sparse binary setting during training.
+#
+# .. image:: /figures/examples/synthetic_table1_binary_dynamics.png
+#    :alt: binary setting, CV, AD mean and pass fractions against epoch
+#
+# ``ablations.png``: the separation of the mixture components, and Bernoulli binary inputs.
+#
+# .. image:: /figures/examples/synthetic_table1_ablations.png
+#    :alt: AD mean against the separation of mixture components; Bernoulli binary before and after
+
+# %%
+# The script
+# ----------
+
+# sphinx_gallery_thumbnail_path = "figures/examples/synthetic_table1_table1.png"
 from __future__ import annotations
 
 import argparse
@@ -90,16 +114,40 @@ SIZES = {
 FULL_TRAIN = {"laplace": 20000, "gmm": 10000, "binary": 10000}
 
 
+class Progress:
+    """Numbered progress lines with the elapsed time, flushed at once (the runs take minutes)."""
+
+    def __init__(self, steps: int) -> None:
+        self.start, self.steps, self.step = time.perf_counter(), steps, 0
+
+    def __call__(self, message: str, *, step: bool = False) -> None:
+        if step:
+            self.step += 1
+        prefix = f"[{self.step}/{self.steps}]" if step else " " * (2 * len(str(self.steps)) + 3)
+        print(f"{time.perf_counter() - self.start:7.1f} s  {prefix} {message}", flush=True)
+
+
 def run(data: str, size: dict, *, epochs: int, eval_every: int, device: str, seed: int,
-        lr: float = 1e-3, **options) -> list[dict]:
+        progress: Progress, label: str, lr: float = 1e-3, **options) -> list[dict]:
     """Train one linear encoder and return its evaluation history."""
+    n_train = size["n_train"] or FULL_TRAIN[data]
+    progress(f"{label}: linear encoder {size['n_features']} -> {size['out_dim']}, {n_train} "
+             f"training pairs, {epochs} epochs, {size['n_test']} held-out samples", step=True)
+    t0 = time.perf_counter()
+
+    def report(row: dict) -> None:
+        progress(f"  epoch {row['epoch']:>3}/{epochs}: CV {row['cv']:.3f}, AD mean "
+                 f"{row['ad_mean']:.3f}, AD pass {row['ad_pass_fraction']:.1%}")
+
     cfg = TrainConfig(
         data=data, data_options={"n_features": size["n_features"], **options},
-        n_train=size["n_train"] or FULL_TRAIN[data], n_test=size["n_test"], model="linear",
+        n_train=n_train, n_test=size["n_test"], model="linear",
         out_dim=size["out_dim"], objective="info_nce", temperature=0.1, epochs=epochs,
         batch_size=size["batch_size"], lr=lr, eval_every=eval_every, eval_pairs=2048, seed=seed,
         device=device)
-    return Trainer(cfg).fit()
+    history = Trainer(cfg).fit(callback=report)
+    progress(f"  done in {time.perf_counter() - t0:.1f} s")
+    return history
 
 
 def gaussian_weight_reference(size: dict, *, n_active: int, seed: int, reps: int = 3) -> dict:
@@ -235,15 +283,19 @@ def main(argv: list[str] | None = None) -> dict:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    common = {"device": args.device, "seed": args.seed}
+    # three columns, four mixture separations and one Bernoulli run, the Gaussian-weight reference
+    progress = Progress(3 + (5 if size["ablations"] else 0) + 1)
+    progress(f"{size_name} size, seed {args.seed}, device {args.device}; writing to {out}")
+    common = {"device": args.device, "seed": args.seed, "progress": progress}
 
     lap = run("laplace", size, epochs=size["laplace_epochs"], eval_every=size["laplace_epochs"],
-              **common)
+              label="Laplace", **common)
     gmm = run("gmm", size, epochs=size["gmm_epochs"], eval_every=size["gmm_epochs"],
-              mean_scale=0.05, **common)
+              label="Gaussian mixture", mean_scale=0.05, **common)
     n_end = size["binary_epochs"]
     binary = run("binary", size, epochs=n_end, eval_every=size["binary_eval_every"],
-                 lr=size["binary_lr"], n_active=size["binary_active"], **common)
+                 label="sparse binary", lr=size["binary_lr"], n_active=size["binary_active"],
+                 **common)
     by_epoch = {r["epoch"]: r for r in binary}
     mid = max(e for e in by_epoch if e <= n_end // 2)
     columns = {"laplace": pick(lap[-1]), "gmm": pick(gmm[-1]), "binary_e0": pick(by_epoch[0]),
@@ -255,14 +307,19 @@ def main(argv: list[str] | None = None) -> dict:
         ep = size["ablation_epochs"]
         sep = []
         for scale in (0.05, 0.1, 0.3, 1.0):
-            h = run("gmm", size, epochs=ep, eval_every=ep, mean_scale=scale, **common)
+            h = run("gmm", size, epochs=ep, eval_every=ep, label=f"ablation, mixture separation "
+                    f"{scale}", mean_scale=scale, **common)
             sep.append({"mean_scale": scale, "e0": pick(h[0]), "end": pick(h[-1])})
         ablations["gmm_separation"] = sep
-        h = run("binary", size, epochs=ep, eval_every=ep, n_active=None, density=0.01, **common)
+        h = run("binary", size, epochs=ep, eval_every=ep, label="ablation, Bernoulli(0.01) binary",
+                n_active=None, density=0.01, **common)
         ablations["binary_bernoulli"] = {"density": 0.01, "e0": pick(h[0]), "end": pick(h[-1])}
 
+    progress(f"reference: 3 linear encoders with i.i.d. N(0, 1) weights on {size['n_test']} "
+             "held-out binary inputs", step=True)
     reference = gaussian_weight_reference(size, n_active=size["binary_active"], seed=args.seed)
     seconds = time.perf_counter() - t0
+    progress(f"all runs finished in {seconds:.0f} s")
     print_table(columns, epochs, reference)
     results = {
         "size": size_name, "settings": size, "seed": args.seed, "columns": columns,
