@@ -253,14 +253,37 @@ def dask_projection_column_tests(emb: Embeddings, directions: np.ndarray, *, blo
                                  prepare=_Scaled(emb.float, emb.scale_exponent, directions))
 
 
+# -------------------------------------------------------------------------------------- tile passes
+def _tile_task(yr: np.ndarray, yc: np.ndarray | None, reducer: Any, rows: tuple[int, int],
+               cols: tuple[int, int]) -> float:
+    from .._kernels.gram import Scratch, single_threaded_blas, tile_value
+
+    with single_threaded_blas():
+        return tile_value(np.ascontiguousarray(yr), None if yc is None else np.ascontiguousarray(yc),
+                          reducer, Scratch(), rows, cols)
+
+
+def dask_tile_values(y: np.ndarray, reducer: Any, tiles: list[tuple[tuple[int, int], tuple[int, int]]]
+                     ) -> np.ndarray:
+    """One task per tile ``i <= j`` of ``y yᵀ`` (the blocks of ``y`` and the reducer travel once each):
+    the tile pass of Mardia's skewness, Henze–Zirkler and the energy statistic on a cluster."""
+    import dask
+
+    spans = sorted({r for r, _ in tiles})
+    blocks = {s: dask.delayed(y[s[0]:s[1]], pure=True) for s in spans}
+    red = dask.delayed(reducer, pure=True)
+    tasks = [dask.delayed(_tile_task, pure=True)(blocks[r], None if r == c else blocks[c], red, r, c)
+             for r, c in tiles]
+    return np.asarray(dask.compute(*tasks), dtype=np.float64)
+
+
 def new_file_sink(emb: Embeddings, prefix: str, k: int, width: int, dtype: str) -> Any:
     """A :class:`~._columns.FileSink` of ``k`` columns in a new temporary folder (created here)."""
+    import shutil
     import tempfile
 
     from ._columns import FileSink
     from ._executor import SPILL_ENV
-
-    import shutil
 
     parent = os.environ.get(SPILL_ENV) or tempfile.gettempdir()
     need = float(emb.n_samples) * k * np.dtype(dtype).itemsize

@@ -302,11 +302,39 @@ def tile_values(y: Array, reducer: Reducer, *, block_size: int, xp: Any = None,
     n, d = int(y.shape[0]), int(y.shape[1])
     tiles = tile_spans(n, block_size)
     diagonal = np.array([r == c for r, c in tiles], dtype=bool)
-    if isinstance(y, np.ndarray):
+    if isinstance(y, np.ndarray) and len(tiles) > 1 and _distributed_client() is not None:
+        from .._engine._dask import dask_tile_values
+
+        values = dask_tile_values(y, reducer, tiles)  # one task per tile on the cluster
+    elif isinstance(y, np.ndarray):
         values = _host_values(y, reducer, tiles, n_threads, d)
     else:
         values = _device_values(xp, y, reducer, tiles)
     return TileValues(values=values, diagonal=diagonal)
+
+
+def _distributed_client() -> Any:
+    """The active ``distributed`` client, if the user made one (never imports ``distributed``)."""
+    import sys
+
+    if "distributed" not in sys.modules:
+        return None
+    from .._engine._dask import _active_client
+
+    return _active_client()
+
+
+def tile_value(yr: np.ndarray, yc: np.ndarray | None, reducer: Reducer, scratch: Scratch, rows: Span,
+               cols: Span) -> float:
+    """One tile ``yr @ yc.T`` reduced (``yc`` None: the diagonal tile ``yr @ yr.T``, formed with SYRK)."""
+    g = scratch.matrix("gram", yr.shape[0], yr.shape[0] if yc is None else yc.shape[0], yr.dtype)
+    if yc is None:
+        syrk = _scipy_blas().dsyrk if yr.dtype == np.float64 else _scipy_blas().ssyrk
+        # Fortran view: gᵀ's upper triangle, i.e. g's lower one, receives Y_I Y_Iᵀ
+        syrk(1.0, yr.T, trans=1, c=g.T, overwrite_c=1, lower=0)
+        return float(reducer.host_lower(g, scratch, rows))
+    np.matmul(yr, yc.T, out=g)
+    return float(reducer.host(g, scratch, rows, cols, False))
 
 
 def _host_values(y: np.ndarray, reducer: Reducer, tiles: Sequence[tuple[Span, Span]],
@@ -317,8 +345,6 @@ def _host_values(y: np.ndarray, reducer: Reducer, tiles: Sequence[tuple[Span, Sp
     flop = float(sum((r[1] - r[0]) * (c[1] - c[0]) for r, c in tiles)) * 2.0 * d
     threads = worker_count(flop) if n_threads is None else max(1, int(n_threads))
     local = threading.local()
-    blas = _scipy_blas()
-    syrk = blas.dsyrk if y.dtype == np.float64 else blas.ssyrk
 
     def run(chunk: range) -> None:
         scratch = getattr(local, "scratch", None)
@@ -326,14 +352,8 @@ def _host_values(y: np.ndarray, reducer: Reducer, tiles: Sequence[tuple[Span, Sp
             scratch = local.scratch = Scratch()
         for k in chunk:
             (r0, r1), (c0, c1) = tiles[k]
-            g = scratch.matrix("gram", r1 - r0, c1 - c0, y.dtype)
-            if r0 == c0:
-                # Fortran view: gᵀ's upper triangle, i.e. g's lower one, receives Y_I Y_Iᵀ
-                syrk(1.0, y[r0:r1].T, trans=1, c=g.T, overwrite_c=1, lower=0)
-                out[k] = reducer.host_lower(g, scratch, (r0, r1))
-            else:
-                np.matmul(y[r0:r1], y[c0:c1].T, out=g)
-                out[k] = reducer.host(g, scratch, (r0, r1), (c0, c1), False)
+            out[k] = tile_value(y[r0:r1], None if r0 == c0 else y[c0:c1], reducer, scratch, (r0, r1),
+                                (c0, c1))
 
     parallel_map(run, split_range(len(tiles), 8 * threads if threads > 1 else 1), threads)
     return out
