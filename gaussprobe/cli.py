@@ -773,10 +773,10 @@ def _limit_help(name: str) -> str:
 
     metric = _METRICS[name]
     bound = "at most" if metric.kind == "max" else "at least"
-    in_presets = [f"{p} {limit:g}" for p in _presets() if (limit := Criteria.preset(p).active().get(name))
-                  is not None]
-    default = (f"default: the preset's limit ({', '.join(in_presets)})" if in_presets
-               else "default: not checked (in no preset)")
+    limits = {p: Criteria.preset(p).active().get(name) for p in _presets()}
+    default = ("default: not checked (in no preset)" if all(v is None for v in limits.values()) else
+               "default: the preset's limit (" + ", ".join(f"{p}: {'none' if v is None else f'{v:g}'}"
+                                                           for p, v in limits.items()) + ")")
     return f"require the {metric.description} to be {bound} X; {default}".replace("%", "%%")
 
 
@@ -976,8 +976,8 @@ def _run(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         args.resources = stack
         if console.level == 0:  # third-party loggers (model loading) too: errors only
-            logging.disable(logging.WARNING)
-            stack.callback(logging.disable, logging.NOTSET)
+            stack.callback(logging.disable, logging.root.manager.disable)
+            logging.disable(max(logging.WARNING, logging.root.manager.disable))
         stack.enter_context(_progress.reporting(show, log=console.level >= 2))
         caught = stack.enter_context(warnings.catch_warnings(record=True))
         warnings.simplefilter("always")
