@@ -114,8 +114,8 @@ class _Reporter:
         self.tqdm = _tqdm() if show and is_terminal(out) else None
         self._lock = threading.RLock()
         self._bars: list[Step] = []
-        self._wake = threading.Event()
-        self._ticker: threading.Thread | None = None
+        #: set to stop the ticker thread of the bars now open (None while no bar is open)
+        self._stop: threading.Event | None = None
 
     @property
     def stream(self) -> TextIO:
@@ -138,10 +138,10 @@ class _Reporter:
             s._bar = self.tqdm.tqdm(total=total, desc=self.label(s), unit=unit, file=self.stream, leave=False,
                                     dynamic_ncols=True, mininterval=0.2, bar_format=fmt, disable=False)
             self._bars.append(s)
-            if self._ticker is None or not self._ticker.is_alive():
-                self._wake.clear()
-                self._ticker = threading.Thread(target=self._tick, name="gaussprobe-progress", daemon=True)
-                self._ticker.start()
+            if self._stop is None:
+                self._stop = threading.Event()
+                threading.Thread(target=self._tick, args=(self._stop,), name="gaussprobe-progress",
+                                 daemon=True).start()
         return s
 
     def close(self, s: Step) -> None:
@@ -152,8 +152,9 @@ class _Reporter:
                     s._bar.close()
                     s._bar = None
                 self._bars.remove(s)
-                if not self._bars:
-                    self._wake.set()
+                if not self._bars and self._stop is not None:
+                    self._stop.set()  # this ticker ends; the next bar starts a new one
+                    self._stop = None
         if self.log:
             unit = s.unit if s.count == 1 or s.unit.endswith("s") else f"{s.unit}s"
             done = f", {s.count:,} {unit}" if s.total is not None else ""
@@ -167,8 +168,8 @@ class _Reporter:
                 self.stream.write(text + "\n")
                 self.stream.flush()
 
-    def _tick(self) -> None:
-        while not self._wake.wait(REFRESH_SECONDS):
+    def _tick(self, stop: threading.Event) -> None:
+        while not stop.wait(REFRESH_SECONDS):
             with self._lock:
                 for s in list(self._bars):
                     with s._lock:

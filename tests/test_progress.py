@@ -78,14 +78,16 @@ def test_bars_on_a_terminal_refresh_the_elapsed_time(monkeypatch):
     monkeypatch.setattr(_progress, "REFRESH_SECONDS", 0.02)
     term = FakeTerminal()
     with _progress.reporting(True, stream=term):
-        with _progress.step("long computation"):
-            time.sleep(0.3)  # a single long step: the ticker keeps its line alive
+        for name in ("long computation", "another one"):  # the second bar gets a ticker of its own
+            with _progress.step(name):
+                time.sleep(0.3)  # a single long step: the ticker keeps its line alive
         with _progress.step("tiles", total=5, unit="tile") as s:
             for _ in range(5):
                 s.advance()
     text = term.getvalue()
     assert "\r" in text
     assert text.count("gaussprobe: long computation 00:00") >= 3  # redrawn by the ticker thread
+    assert text.count("gaussprobe: another one 00:00") >= 3
     assert "0/5" in text
 
 
