@@ -48,9 +48,33 @@ class UsageError(Exception):
     """A command-line or configuration error (exit code 2)."""
 
 
+def _edits(a: str, b: str) -> int:
+    """Edits (insert, delete, substitute, swap two neighbours) that turn ``a`` into ``b``."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], prev2[j - 2] + 1)
+        prev2, prev = prev, row
+    return prev[-1]
+
+
 def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest of ``choices``, or an empty string."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    """`` (did you mean 'x'?)`` for the closest of ``choices``, or an empty string.
+
+    Typing slips first (one edit, or one per three letters, counting a swap of neighbours as one:
+    'nyp' -> 'npy'), then difflib's similarity for the rest.
+    """
+    names = list(dict.fromkeys(choices))
+    if not names:
+        return ""
+    best = min(names, key=lambda c: _edits(word.lower(), c.lower()))
+    if _edits(word.lower(), best.lower()) <= max(1, len(word) // 3):
+        return f" (did you mean {best!r}?)"
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 

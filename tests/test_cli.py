@@ -690,6 +690,8 @@ def test_help_lists_the_valid_names():
     (["analyze", "x.npy", "--n-projectoins", "32"], ("unrecognized option --n-projectoins (did you mean "
                                                     "'--n-projections'?)")),
     (["check", "x.npy", "--max-cv-ration=2"], "unrecognized option --max-cv-ration (did you mean '--max-cv-ratio'?)"),
+    (["analyze", "x.npy", "--input-format", "nyp"], "got 'nyp' (did you mean 'npy'?)"),  # swapped letters
+    (["demo", "--format", "jsn"], "--format must be one of text, markdown, html; got 'jsn' (see"),  # none close
     (["analyze", "x.npy", "extra"], "unexpected argument extra"),
     (["analyze", "x.npy", "-q", "-v"], "not allowed with argument"),
 ])
