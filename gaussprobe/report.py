@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, cast
 
-from . import __version__
+from . import __version__, _progress
 from ._backend import device_name
 from ._random import random_directions, seed_of
 from ._results import Result
@@ -215,6 +215,7 @@ def analyze(
     block_size: int | None = None,
     n_null: int | None = None,
     n_resamples: int = 99,
+    progress: bool | None = None,
 ) -> GaussianityReport:
     """Measure how Gaussian the embeddings ``x`` are, with every applicable statistic.
 
@@ -249,6 +250,10 @@ def analyze(
         from a cost budget; see :func:`~gaussprobe.isotropic_distance`).
     n_resamples : int
         Parametric-bootstrap resamples for the energy test (only when it runs).
+    progress : bool or None
+        Report each pass and statistic as a named step (see :mod:`gaussprobe._progress`): a transient
+        bar per step on a terminal, a line per step elsewhere. ``None`` (default): only inside an
+        enclosing ``_progress.reporting()`` block, as the command line opens; ``False``: never.
 
     Returns
     -------
@@ -270,6 +275,9 @@ def analyze(
     check_probability(alpha, "alpha")
     check_choice(dtype, "dtype", ("float64", "float32"))
     check_positive_int(n_resamples, "n_resamples", minimum=0)
+    if progress is not None and not isinstance(progress, bool):
+        msg = f"`progress` must be True, False or None; got {progress!r}."
+        raise TypeError(msg)
     if n_null is not None:
         check_positive_int(n_null, "n_null", minimum=0)
     if block_size is not None:
@@ -298,7 +306,8 @@ def analyze(
 
     def run(name: str, fn: Callable[[], Any], field: str | None = None) -> None:
         t0 = time.perf_counter()
-        results[field or name] = fn()
+        with _progress.step(field or name, progress=progress):
+            results[field or name] = fn()
         timings[field or name] = round(time.perf_counter() - t0, 6)
 
     from .stats import coordinates as _coord
@@ -314,12 +323,13 @@ def analyze(
     projected = None
     if wants_cov:
         t0 = time.perf_counter()
-        if wants_proj:
-            projected = projection_and_covariance(emb, directions, block_size=block_size)
-        else:
-            covariance_state(emb, block_size=block_size)
-        timings["covariance" if not wants_proj else "covariance_and_project"] = round(
-            time.perf_counter() - t0, 6)
+        key = "covariance" if not wants_proj else "covariance_and_project"
+        with _progress.step(key, progress=progress):
+            if wants_proj:
+                projected = projection_and_covariance(emb, directions, block_size=block_size)
+            else:
+                covariance_state(emb, block_size=block_size)
+        timings[key] = round(time.perf_counter() - t0, 6)
     if "thin_shell" in chosen:
         run("thin_shell", lambda: _ts.thin_shell(emb, center=False, dtype=dtype, block_size=block_size))
         run("thin_shell", lambda: _ts.thin_shell(emb, center=True, dtype=dtype, block_size=block_size),
@@ -329,15 +339,17 @@ def analyze(
     if wants_proj and projected is None:
         # One projection pass, shared by the projection tests and the sliced distance.
         t0 = time.perf_counter()
-        projected = project_rows(emb, directions, block_size=block_size)
+        with _progress.step("project", progress=progress):
+            projected = project_rows(emb, directions, block_size=block_size)
         timings["project"] = round(time.perf_counter() - t0, 6)
     sliced_w2 = None
     if "projections" in chosen:
         # the sorted projections also give the sliced distance's per-direction values
         with_w2 = "distance" in chosen and d >= 2
         t0 = time.perf_counter()
-        results["projections"], sliced_w2 = _proj.projection_tests_with_w2(
-            projected, d, seed, alpha, dtype, None, with_w2)
+        with _progress.step("projections", progress=progress):
+            results["projections"], sliced_w2 = _proj.projection_tests_with_w2(
+                projected, d, seed, alpha, dtype, None, with_w2)
         timings["projections"] = round(time.perf_counter() - t0, 6)
     if "distance" in chosen:
         if d < 2:
