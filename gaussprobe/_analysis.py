@@ -47,11 +47,15 @@ class Outcome:
     skipped: dict[str, str] = dataclasses.field(default_factory=dict)
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
 
+    step: Callable[[str], Any] | None = None
+
     @contextmanager
     def timed(self, name: str) -> Iterator[None]:
+        """Time a stage (added to ``timings[name]``) and report it as a progress step of that name."""
         t0 = time.perf_counter()
         try:
-            yield
+            with self.step(name) if self.step is not None else _nothing():
+                yield
         finally:
             self.timings[name] = round(self.timings.get(name, 0.0) + time.perf_counter() - t0, 6)
 
@@ -80,12 +84,9 @@ def run_analysis(emb: Embeddings, chosen: tuple[str, ...], mode: str, *, n_proje
     from .stats.univariate import default_columns_per_block
 
     proj_seed, dist_seed, energy_seed, pca_seed, pursuit_seed = seeds
-    out = Outcome()
+    out = Outcome(step=step)
     n, d = emb.n_samples, emb.n_features
     ex = executor_for(emb, block_size=block_size)
-
-    def phase(name: str) -> Any:
-        return step(name) if step is not None else _nothing()
 
     # ------------------------------------------------------------------ what the tests need
     wants_proj = "projections" in chosen or "distance" in chosen
@@ -133,7 +134,7 @@ def run_analysis(emb: Embeddings, chosen: tuple[str, ...], mode: str, *, n_proje
     try:
         pass1: dict[str, Any] = {}
         if states:
-            with out.timed("row_pass_1"), phase("row pass 1 (moments, norms, projections)"):
+            with out.timed("row_pass_1"):
                 names = list(states)
                 pass1 = dict(zip(names, ex.row_pass(emb, [states[k] for k in names]), strict=True))
         moments = folds = None
@@ -161,7 +162,7 @@ def run_analysis(emb: Embeddings, chosen: tuple[str, ...], mode: str, *, n_proje
 
         res_coordinates = None
         if col_sink is not None:  # the spilled columns first, so that their folder is freed early
-            with out.timed("coordinates"), phase("coordinates (sorted columns)"):
+            with out.timed("coordinates"):
                 res_coordinates = ex.data_column_tests(emb, block_size=data_cols, sink=col_sink)
             ex.release(col_sink)
             col_sink = None
@@ -206,7 +207,7 @@ def run_analysis(emb: Embeddings, chosen: tuple[str, ...], mode: str, *, n_proje
             bs = block_size or (min(rows_hint) if rows_hint else None)
             if deferred_projector is not None and second.keys() == {"projections"}:
                 bs = block_size
-            with out.timed("row_pass_2"), phase("row pass 2 (centred norms, whitened moments)"):
+            with out.timed("row_pass_2"):
                 pass2 = dict(zip(names, ex.row_pass(emb, [second[k] for k in names], block_size=bs),
                                  strict=True))
 
@@ -219,7 +220,7 @@ def run_analysis(emb: Embeddings, chosen: tuple[str, ...], mode: str, *, n_proje
 
         # ------------------------------------------------------------------ column passes
         if "coordinates" in chosen:
-            with out.timed("coordinates"), phase("coordinates (sorted columns)"):
+            with out.timed("coordinates"):
                 warn_small_sample(n)
                 res = res_coordinates if res_coordinates is not None else ex.data_column_tests(
                     emb, block_size=data_cols, sink=col_sink)
@@ -229,7 +230,7 @@ def run_analysis(emb: Embeddings, chosen: tuple[str, ...], mode: str, *, n_proje
             from .stats.distance import normal_cell_means
 
             with_w2 = "distance" in chosen and d >= 2
-            with out.timed("projections"), phase("random projections (sorted columns)"):
+            with out.timed("projections"):
                 warn_small_sample(n)
                 cells = None
                 if with_w2:
@@ -252,7 +253,7 @@ def run_analysis(emb: Embeddings, chosen: tuple[str, ...], mode: str, *, n_proje
             from .stats.distance import finish_distance
             from .stats.spectrum import centred_moments
 
-            with out.timed("distance"), phase("distance to the isotropic Gaussian"):
+            with out.timed("distance"):
                 cm = centred_moments(emb, block_size=block_size,
                                      state=full_moments if n > d else None)
                 assert proj_res is not None
@@ -267,7 +268,7 @@ def run_analysis(emb: Embeddings, chosen: tuple[str, ...], mode: str, *, n_proje
 
     # ------------------------------------------------------------------ multivariate tests
     for name in runnable:
-        with out.timed(name), phase(name.replace("_", " ")):
+        with out.timed(name):
             out.results[name] = _finish_multivariate(
                 name, emb, full_moments, pass2, mardia_plan, block_size=block_size,
                 n_resamples=n_resamples, energy_seed=energy_seed, pursuit_seed=pursuit_seed,

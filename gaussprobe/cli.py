@@ -1,38 +1,85 @@
-"""The ``gaussprobe`` command line: ``analyze``, ``check``, ``encode`` and ``demo``.
+"""The ``gaussprobe`` command line: ``analyze``, ``check``, ``compare``, ``encode`` and ``demo``.
 
-Exit codes: 0 success (``check``: every criterion holds), 1 ``check`` failed a criterion, 2 a usage
-or input error (one line on stderr; ``--debug`` shows the traceback).
+Exit codes: 0 success (``check``/``compare``: every criterion holds), 1 ``check`` or ``compare`` failed,
+2 a usage or input error (one line on stderr; ``--debug`` shows the traceback).
+
+What is printed on stderr depends on the level: ``-q`` only errors; the default adds each warning
+once, a ``wrote FILE`` line and, on a terminal, a progress bar per step (see :mod:`gaussprobe._progress`);
+``-v`` adds the settings, a line per finished step with its time, what was skipped and why, and the
+total time. The result itself (report, verdict) goes to stdout or ``-o FILE`` at every level.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import difflib
 import json
+import logging
 import os
 import re
+import shutil
 import sys
+import tempfile
+import time
 import traceback
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 import numpy as np
+
+from . import _progress
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 _OPTION_KEYS = ("seed", "n_projections", "tests", "dtype", "alpha")
 _DTYPES = ("float64", "float32")
 _ALIASES = {"min_ad_pass": "min_ad_pass_fraction", "min_dp_pass": "min_dp_pass_fraction",
             "max_projection_rejected": "max_projection_rejected_fraction"}
+_INPUT_FORMATS = ("npy", "npz", "torch", "safetensors", "parquet", "arrow", "csv", "tsv", "jsonl")
+#: ``-`` as a path: read the embeddings from stdin; as ``-o``: write the result to stdout.
+STDIO = "-"
+_STDIN_NAME = "stdin"
 
 
 class UsageError(Exception):
     """A command-line or configuration error (exit code 2)."""
 
 
+def _edits(a: str, b: str) -> int:
+    """Edits (insert, delete, substitute, swap two neighbours) that turn ``a`` into ``b``."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], prev2[j - 2] + 1)
+        prev2, prev = prev, row
+    return prev[-1]
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices``, or an empty string.
+
+    Typing slips first (one edit, or one per three letters, counting a swap of neighbours as one:
+    'nyp' -> 'npy'), then difflib's similarity for the rest.
+    """
+    names = list(dict.fromkeys(choices))
+    if not names:
+        return ""
+    best = min(names, key=lambda c: _edits(word.lower(), c.lower()))
+    if _edits(word.lower(), best.lower()) <= max(1, len(word) // 3):
+        return f" (did you mean {best!r}?)"
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors that raise instead of exiting."""
+    """argparse with one-line errors that raise instead of exiting, and "did you mean" for choices."""
 
     def error(self, message: str) -> NoReturn:
         named = re.match(r"argument (\S+): (must be .*)$", message)
@@ -41,26 +88,134 @@ class _Parser(argparse.ArgumentParser):
         msg = f"{message} (see `{self.prog} --help`)"
         raise UsageError(msg)
 
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        # argparse's own check, with the valid names listed and the closest one suggested (argparse
+        # has `suggest_on_error` only from Python 3.14)
+        choices = action.choices
+        if choices is not None and value not in choices:
+            names = [str(c) for c in choices]
+            msg = f"must be one of {', '.join(names)}; got {value!r}{_did_you_mean(str(value), names)}"
+            raise argparse.ArgumentError(action, msg)
+
 
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text or type(exc).__name__
 
 
+# ---------------------------------------------------------------- what is printed
+@dataclasses.dataclass
+class _Console:
+    """Messages on stderr at the level chosen with ``-q``/``-v``; each warning is printed once."""
+
+    level: int = 1  # 0 quiet, 1 default, 2 verbose
+    #: notes already printed on stderr (a text report on stdout does not repeat them)
+    shown: set[str] = dataclasses.field(default_factory=set)
+
+    def warn(self, note: str, line: str | None = None) -> None:
+        """A warning: printed once (as ``line`` when given), unless quiet."""
+        if note in self.shown or self.level < 1:
+            return
+        self.shown.add(note)
+        _progress.write(f"gaussprobe: warning: {line or note}")
+
+    def info(self, text: str) -> None:
+        if self.level >= 1:
+            _progress.write(f"gaussprobe: {text}")
+
+    def detail(self, text: str) -> None:
+        if self.level >= 2:
+            _progress.write(f"gaussprobe: {text}")
+
+
+def _console(args: argparse.Namespace) -> _Console:
+    console = getattr(args, "console", None)
+    return console if isinstance(console, _Console) else _Console()
+
+
+def _to_stdout(output: str | None) -> bool:
+    return output is None or output == STDIO
+
+
+def _display_name(path: str) -> str:
+    return "<stdin>" if path == STDIO else Path(path).name
+
+
 # ---------------------------------------------------------------- loading and analysis
+def _sniff_text(head: bytes) -> str:
+    """csv, tsv or jsonl from the first data line of a text stream."""
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith(("[", "{")):
+            return "jsonl"
+        return "tsv" if "\t" in line else "csv"
+    return "csv"
+
+
+def _stdin_file(args: argparse.Namespace) -> tuple[Path, str]:
+    """Copy stdin to a temporary file (removed when the command ends); return it and its format.
+
+    Binary formats are recognised from their first bytes, as for files; text is JSON lines when its
+    first data line starts with ``[`` or ``{``, TSV when it holds a tab, CSV otherwise;
+    ``--input-format`` overrides the guess.
+    """
+    from ._readers import sniff_format
+
+    stream = sys.stdin
+    if stream is None:
+        msg = "`-` reads the embeddings from standard input, but there is no standard input"
+        raise UsageError(msg)
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        if stream.isatty():
+            msg = ("`-` reads the embeddings from standard input, but stdin is a terminal; pipe a file in, "
+                   "e.g. `cat emb.npy | gaussprobe analyze -`, or give the file's path")
+            raise UsageError(msg)
+    stack: contextlib.ExitStack = args.resources
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gaussprobe-",
+                                                                  ignore_cleanup_errors=True)))
+    path = folder / _STDIN_NAME
+    source = getattr(stream, "buffer", None)
+    with path.open("wb") as f:
+        if source is not None:
+            shutil.copyfileobj(source, f, 1 << 20)
+        else:  # a text stream without bytes underneath (e.g. a StringIO in tests)
+            f.write(stream.read().encode("utf-8"))
+    fmt = args.input_format
+    if fmt is None and path.stat().st_size:
+        fmt = sniff_format(path)
+        if fmt is None:
+            with path.open("rb") as f:
+                fmt = _sniff_text(f.read(1 << 16))
+    return path, fmt or "npy"
+
+
 def _load(args: argparse.Namespace) -> tuple[Any, Any, list[str]]:
     """Read the file, handle non-finite rows, move to the device. Returns (x, loaded, notes)."""
     from .io import read_embeddings
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # what the reader left out comes back in loaded.notes
-        loaded = read_embeddings(args.path, key=args.key, column=args.column, max_rows=args.max_rows,
-                                 format=args.input_format)
+    console = _console(args)
+    name = _display_name(args.path)
+    with _progress.step(f"read {name}"):
+        path, fmt = (_stdin_file(args) if args.path == STDIO else (Path(args.path), args.input_format))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # what the reader left out comes back in loaded.notes
+            try:
+                loaded = read_embeddings(path, key=args.key, column=args.column, max_rows=args.max_rows,
+                                         format=fmt)
+            except (ValueError, OSError) as exc:
+                if args.path != STDIO:
+                    raise
+                raise UsageError(_one_line(exc).replace(str(path), _STDIN_NAME)) from None
     x = loaded.data
+    console.detail(f"input {name}: {x.shape[0]:,} x {x.shape[1]:,} {x.dtype} ({loaded.format}"
+                   f"{f', key {loaded.key!r}' if loaded.key else ''})")
     notes: list[str] = []
     for note in loaded.notes:
         notes.append(note)
-        print(f"gaussprobe: warning: {Path(args.path).name}: {note}", file=sys.stderr)
+        console.warn(note, f"{name}: {note}")
     if loaded.n_rows_in_file is not None and loaded.n_rows_in_file > x.shape[0]:
         notes.append(f"read the first {x.shape[0]:,} of {loaded.n_rows_in_file:,} rows (--max-rows)")
     elif args.max_rows is not None and x.shape[0] == args.max_rows:
@@ -69,7 +224,7 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any, list[str]]:
     if bad.size:
         first = ", ".join(str(int(i)) for i in bad[:10])
         if not args.drop_nonfinite:
-            msg = (f"{Path(args.path).name}: {bad.size:,} of {x.shape[0]:,} rows contain NaN or Inf "
+            msg = (f"{name}: {bad.size:,} of {x.shape[0]:,} rows contain NaN or Inf "
                    f"(first rows: {first}); fix the encoder or pass --drop-nonfinite to ignore them")
             raise UsageError(msg)
         keep = np.ones(x.shape[0], dtype=bool)
@@ -98,20 +253,44 @@ def _nonfinite_rows(x: Any, block: int = 16384) -> np.ndarray:
     return np.concatenate(bad) if bad else np.empty(0, dtype=np.int64)
 
 
+_SKIPS = re.compile(r"Skipped \[(?P<names>[^\]]*)\]: (?P<reason>.*)$")
+
+
+def _restates_skips(text: str, skipped: dict[str, str]) -> bool:
+    """Whether a warning only repeats ``report.skipped`` (``analyze``'s "Skipped [...]: reason")."""
+    m = _SKIPS.match(text)
+    if m is None:
+        return False
+    names = re.findall(r"'([^']+)'", m.group("names"))
+    return bool(names) and all(t in skipped for t in names) and skipped[names[0]] == m.group("reason")
+
+
 def _analyze(x: Any, args: argparse.Namespace, notes: list[str]) -> Any:
     from .report import analyze
 
+    console = _console(args)
+    console.detail(f"analysing {x.shape[0]:,} x {x.shape[1]:,}: tests {args.tests or 'default'}, seed "
+                   f"{args.seed}, {args.n_projections} projections, alpha {args.alpha}, dtype {args.dtype}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         report = analyze(x, rng=args.seed, n_projections=args.n_projections, tests=args.tests,
-                         dtype=args.dtype, alpha=args.alpha)
-    seen = set()
-    for w in caught:
-        text = " ".join(str(w.message).split())
-        if text not in seen:
-            seen.add(text)
-            notes.append(f"{w.category.__name__}: {text}")
-            print(f"gaussprobe: warning: {text}", file=sys.stderr)
+                         dtype=args.dtype, alpha=args.alpha, progress=_progress.active())
+    # The text summary lists the skipped tests with their reasons: when it is what stdout shows,
+    # analyze's warning that restates them is not printed a second time.
+    summary_shown = getattr(args, "format", "text") == "text" and _to_stdout(getattr(args, "output", None))
+    for text in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
+        category = next(w.category.__name__ for w in caught if " ".join(str(w.message).split()) == text)
+        note = f"{category}: {text}"
+        notes.append(note)
+        if _restates_skips(text, report.skipped) and (summary_shown or console.level >= 2):
+            console.shown.add(note)  # said by the summary, or by the verbose skip lines below
+            continue
+        console.warn(note, text)
+    by_reason: dict[str, list[str]] = {}
+    for test, reason in report.skipped.items():
+        by_reason.setdefault(reason, []).append(test)
+    for reason, tests in by_reason.items():
+        console.detail(f"skipped {', '.join(tests)}: {reason}")
     return report
 
 
@@ -132,23 +311,41 @@ def _summary(report: Any) -> str:
         return text_summary(report)
 
 
-def _report_dict(report: Any, loaded: Any, notes: list[str]) -> dict[str, Any]:
+def _source(args: argparse.Namespace, loaded: Any) -> str:
+    name = "<stdin>" if args.path == STDIO else f"{loaded.path}"
+    return name + (f" [{loaded.key}]" if loaded.key else "")
+
+
+def _report_dict(report: Any, loaded: Any, notes: list[str], path: str | None = None) -> dict[str, Any]:
     out = dict(report.to_dict())
     if loaded is not None:
-        out["source"] = {"path": str(loaded.path), "format": loaded.format, "key": loaded.key,
-                         "n_rows_in_file": loaded.n_rows_in_file}
+        out["source"] = {"path": "<stdin>" if path == STDIO else str(loaded.path), "format": loaded.format,
+                         "key": loaded.key, "n_rows_in_file": loaded.n_rows_in_file}
     out["notes"] = list(notes)
     return out
 
 
-def _emit(text: str, output: str | None) -> None:
-    if output:
-        Path(output).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-        print(f"gaussprobe: wrote {output}", file=sys.stderr)
-    else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+def _text_notes(notes: Sequence[str], args: argparse.Namespace) -> list[str]:
+    """The notes a text report lists: on stdout, those not already printed as warnings on stderr."""
+    if _to_stdout(getattr(args, "output", None)):
+        shown = _console(args).shown
+        return [n for n in notes if n not in shown]
+    return list(notes)
 
 
+def _emit(text: str, output: str | None, args: argparse.Namespace | None = None) -> None:
+    text = text if text.endswith("\n") else text + "\n"
+    if output is None or output == STDIO:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    with _progress.step(f"write {Path(output).name}"):
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            msg = f"cannot write {output}: {exc.strerror or exc}"
+            raise UsageError(msg) from None
+    (_console(args) if args is not None else _Console()).info(f"wrote {output}")
 # ---------------------------------------------------------------- criteria
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
@@ -191,11 +388,14 @@ def _find_pyproject(start: Path) -> Path | None:
 
 def _check_file_options(options: dict[str, Any], where: str) -> dict[str, Any]:
     """Validate analysis options read from a criteria table with the command line's own rules."""
-    checks = {"seed": _seed, "n_projections": _positive_int, "alpha": _alpha, "dtype": _dtype}
+    checks = {"seed": _seed, "n_projections": _positive_int, "alpha": _alpha, "dtype": _dtype,
+              "tests": _tests_arg}
     out = {}
     for key, value in options.items():
         check = checks.get(key)
         if check is not None:
+            if key == "tests" and isinstance(value, list):  # tests = ["coordinates", "mardia"]
+                value = ",".join(str(v) for v in value)
             try:
                 value = check(str(value))
             except argparse.ArgumentTypeError as exc:
@@ -238,6 +438,10 @@ def resolve_criteria(args: argparse.Namespace) -> tuple[Any, str, dict[str, Any]
             if short in file_limits:
                 file_limits[full] = file_limits.pop(short)
         file_preset = file_limits.pop("preset", None)
+        if file_preset is not None and str(file_preset) not in _presets():
+            msg = (f"Unknown criteria preset {str(file_preset)!r} in {where}"
+                   f"{_did_you_mean(str(file_preset), _presets())}; choose one of {', '.join(_presets())}")
+            raise UsageError(msg)
         for name, value in file_limits.items():  # the flags' range rules; unknown names: from_mapping
             if name in Criteria.names():
                 try:
@@ -281,10 +485,10 @@ def resolve_criteria(args: argparse.Namespace) -> tuple[Any, str, dict[str, Any]
 def _cmd_analyze(args: argparse.Namespace) -> int:
     x, loaded, notes = _load(args)
     report = _analyze(x, args, notes)
-    source = f"{loaded.path}" + (f" [{loaded.key}]" if loaded.key else "")
+    source = _source(args, loaded)
     fmt = args.format
     if fmt == "json":
-        text = json.dumps(_report_dict(report, loaded, notes), indent=2, allow_nan=False)
+        text = json.dumps(_report_dict(report, loaded, notes, args.path), indent=2, allow_nan=False)
     elif fmt == "markdown":
         from .render import to_markdown
 
@@ -292,10 +496,11 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     elif fmt == "html":
         from .render import to_html
 
-        text = to_html(report, _host(x, loaded), source=source, notes=notes, rng=args.seed)
+        with _progress.step("render HTML"):
+            text = to_html(report, _host(x, loaded), source=source, notes=notes, rng=args.seed)
     else:
-        text = _summary(report) + "".join(f"\nnote: {n}" for n in notes)
-    _emit(text, args.output)
+        text = _summary(report) + "".join(f"\nnote: {n}" for n in _text_notes(notes, args))
+    _emit(text, args.output, args)
     return EXIT_OK
 
 
@@ -304,36 +509,52 @@ def _cmd_check(args: argparse.Namespace) -> int:
     for key, value in options.items():  # file options apply unless given on the command line
         if getattr(args, f"_given_{key}", False) is False:
             setattr(args, key, value)
+    if args.html is not None and _to_stdout(args.output) and args.html == STDIO:
+        msg = "--html - and the result both go to stdout; write one of them to a file (-o FILE or --html FILE)"
+        raise UsageError(msg)
+    console = _console(args)
     x, loaded, notes = _load(args)
     report = _analyze(x, args, notes)
     outcome = report.check(criteria)
     code = EXIT_OK if outcome.passed else EXIT_FAIL
-    source = f"{loaded.path}" + (f" [{loaded.key}]" if loaded.key else "")
+    console.detail(f"criteria: {criteria_source}")
+    source = _source(args, loaded)
     notes = [f"criteria: {criteria_source}", *notes]
+
+    def html() -> str:
+        from .render import to_html
+
+        with _progress.step("render HTML"):
+            return to_html(report, _host(x, loaded), outcome=outcome, source=source, notes=notes,
+                           rng=args.seed)
+
     if args.format == "json":
         payload = {"passed": outcome.passed, "exit_code": code, "criteria": criteria.active(),
                    "criteria_source": criteria_source, "outcome": outcome.to_dict(),
-                   "report": _report_dict(report, loaded, notes)}
+                   "report": _report_dict(report, loaded, notes, args.path)}
         text = json.dumps(payload, indent=2, allow_nan=False)
     elif args.format == "markdown":
         from .render import to_markdown
 
         text = to_markdown(report, outcome=outcome, source=source, notes=notes,
                            title="gaussprobe check")
+    elif args.format == "html":
+        text = html()
     else:
-        text = "\n".join([outcome.explain(), "", _summary(report), *(f"note: {n}" for n in notes)])
-    _emit(text, args.output)
+        text = "\n".join([outcome.explain(), "", _summary(report),
+                          *(f"note: {n}" for n in _text_notes(notes, args))])
+    _emit(text, args.output, args)
     if args.html:
-        from .render import to_html
-
-        _emit(to_html(report, _host(x, loaded), outcome=outcome, source=source, notes=notes, rng=args.seed), args.html)
+        _emit(html(), args.html, args)
+    console.detail(f"verdict: {'passed' if outcome.passed else 'failed'} (exit code {code})")
     return code
 
 
 def _cmd_encode(args: argparse.Namespace) -> int:
     from .encoders import embed, load_encoder
 
-    if args.input == "-":
+    console = _console(args)
+    if args.input == STDIO:
         lines = sys.stdin.read().splitlines()
     else:
         try:
@@ -345,24 +566,32 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     if not texts:
         msg = f"--input {args.input} contains no non-empty lines (one text per line is expected)"
         raise UsageError(msg)
-    out = Path(args.output)
-    if out.suffix.lower() not in {".npy", ".npz"}:
-        msg = f"-o must end in .npy or .npz; got {out.name}"
+    out = None if args.output == STDIO else Path(args.output)
+    if out is not None and out.suffix.lower() not in {".npy", ".npz"}:
+        msg = f"-o must end in .npy or .npz (or be - for .npy on stdout); got {out.name}"
         raise UsageError(msg)
-    model, tokenizer = load_encoder(args.model, device=args.device)
+    console.detail(f"encoding {len(texts):,} texts with {args.model} (batch size {args.batch_size}, "
+                   f"{'raw' if args.raw else 'as the model outputs them'})")
+    with _progress.step(f"load {args.model}"):
+        model, tokenizer = load_encoder(args.model, device=args.device)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         emb = embed(model, texts, batch_size=args.batch_size, raw=args.raw, tokenizer=tokenizer,
-                    device=args.device, progress=None if args.progress is None else args.progress)
+                    device=args.device, progress=_progress.active())
     _check_encoded(emb, len(texts), args.model)
-    if out.suffix.lower() == ".npz":
-        np.savez(out, embeddings=emb)
+    if out is None:
+        np.save(sys.stdout.buffer, emb)
+        sys.stdout.buffer.flush()
     else:
-        np.save(out, emb)
+        with _progress.step(f"write {out.name}"):
+            if out.suffix.lower() == ".npz":
+                np.savez(out, embeddings=emb)
+            else:
+                np.save(out, emb)
     norms = np.linalg.norm(emb.astype(np.float64), axis=1)
-    print(f"gaussprobe: wrote {emb.shape[0]:,} x {emb.shape[1]} float32 embeddings to {out} "
-          f"({'raw' if args.raw else 'as the model outputs them'}; mean norm {norms.mean():.4g})",
-          file=sys.stderr)
+    console.info(f"wrote {emb.shape[0]:,} x {emb.shape[1]} float32 embeddings to "
+                 f"{'stdout' if out is None else out} ({'raw' if args.raw else 'as the model outputs them'}; "
+                 f"mean norm {norms.mean():.4g})")
     return EXIT_OK
 
 
@@ -391,23 +620,25 @@ def _tolerance_item(text: str) -> tuple[str, float]:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    import dataclasses
-
     from .compare import compare
 
+    console = _console(args)
+    if args.baseline == STDIO and args.candidate == STDIO:
+        msg = "only one of BASELINE and CANDIDATE can be read from stdin (-)"
+        raise UsageError(msg)
     notes: list[str] = []
     inputs = []
     for path in (args.baseline, args.candidate):
         if path.lower().endswith(".json"):
             inputs.append(path)  # a saved report: compare() reads and validates it
             continue
-        if not Path(path).exists():
+        if path != STDIO and not Path(path).exists():
             msg = f"{path} does not exist (expected an embeddings file or a saved .json report)"
             raise UsageError(msg)
         one = argparse.Namespace(**{**vars(args), "path": path})
         x, _, file_notes = _load(one)
         inputs.append(x)
-        notes.extend(f"{Path(path).name}: {n}" for n in file_notes)
+        notes.extend(f"{_display_name(path)}: {n}" for n in file_notes)
     options = {key: getattr(args, key) for key in ("n_projections", "tests", "dtype", "alpha")
                if getattr(args, f"_given_{key}", False)}
     tolerance = dict(args.tolerance or ())
@@ -418,9 +649,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                          options=options or None, n_bootstrap=args.n_bootstrap)
     for text in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
         notes.append(text)
-        print(f"gaussprobe: warning: {text}", file=sys.stderr)
-    result = dataclasses.replace(result, baseline_source=Path(args.baseline).name,
-                                 candidate_source=Path(args.candidate).name,
+        console.warn(text)
+    result = dataclasses.replace(result, baseline_source=_display_name(args.baseline),
+                                 candidate_source=_display_name(args.candidate),
                                  notes=(*result.notes, *notes))
     code = EXIT_OK if result.passed else EXIT_FAIL
     if args.format == "json":
@@ -430,7 +661,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         text = result.to_markdown()
     else:
         text = result.explain()
-    _emit(text, args.output)
+    _emit(text, args.output, args)
+    console.detail(f"verdict: {'no regression' if result.passed else 'regression'} (exit code {code})")
     return code
 
 
@@ -458,18 +690,19 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if args.format == "markdown":
         from .render import to_markdown
 
-        _emit(to_markdown(report, source=source, notes=notes, title="gaussprobe demo"), args.output)
+        _emit(to_markdown(report, source=source, notes=notes, title="gaussprobe demo"), args.output, args)
         return EXIT_OK
     if args.format == "html":
         from .render import to_html
 
-        _emit(to_html(report, x, source=source, notes=notes, title="gaussprobe demo", rng=args.seed),
-              args.output)
+        with _progress.step("render HTML"):
+            page = to_html(report, x, source=source, notes=notes, title="gaussprobe demo", rng=args.seed)
+        _emit(page, args.output, args)
         return EXIT_OK
     reading = "\n".join(f"  * {s}" for s in interpretation(report))
     text = "\n".join([_DEMO_INTRO.format(n=x.shape[0], kind=kind), _summary(report), "",
                       "Reading these numbers", reading, _DEMO_OUTRO])
-    _emit(text, args.output)
+    _emit(text, args.output, args)
     return EXIT_OK
 
 
@@ -519,13 +752,29 @@ def _number(text: str, what: str, ok: Callable[[float], bool] = lambda v: True) 
 
 def _dtype(text: str) -> str:
     if text not in _DTYPES:
-        msg = f"must be one of {', '.join(_DTYPES)}; got {text!r}"
+        msg = f"must be one of {', '.join(_DTYPES)}; got {text!r}{_did_you_mean(text, _DTYPES)}"
         raise argparse.ArgumentTypeError(msg)
     return text
 
 
 def _alpha(text: str) -> float:
     return _number(text, "a level strictly between 0 and 1", lambda v: 0 < v < 1)
+
+
+def _tests_arg(text: str) -> str:
+    """``all``, ``default`` or comma-separated names from :data:`gaussprobe.report.ALL_TESTS`."""
+    from .report import ALL_TESTS
+
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if names in (["all"], ["default"]):
+        return names[0]
+    unknown = [t for t in names if t not in ALL_TESTS]
+    if names and not unknown:
+        return ",".join(dict.fromkeys(names))
+    bad = unknown[0] if unknown else text
+    msg = (f"must be 'all', 'default' or comma-separated names from {', '.join(ALL_TESTS)}; got {bad!r}"
+           f"{_did_you_mean(bad, (*ALL_TESTS, 'all', 'default'))}")
+    raise argparse.ArgumentTypeError(msg)
 
 
 def _limit_type(name: str) -> Callable[[str], float]:
@@ -535,37 +784,92 @@ def _limit_type(name: str) -> Callable[[str], float]:
     return lambda text: _number(text, "a finite number >= 0", lambda v: v >= 0)
 
 
+def _presets() -> tuple[str, ...]:
+    """The names of the criteria presets, from :mod:`gaussprobe.criteria`."""
+    from .criteria import _PRESETS
+
+    return tuple(sorted(_PRESETS))
+
+
+def _limit_help(name: str) -> str:
+    """Help of one limit flag, from the criterion's own definition in :mod:`gaussprobe.criteria`."""
+    from .criteria import _METRICS, Criteria
+
+    metric = _METRICS[name]
+    bound = "at most" if metric.kind == "max" else "at least"
+    limits = {p: Criteria.preset(p).active().get(name) for p in _presets()}
+    default = ("default: not checked (in no preset)" if all(v is None for v in limits.values()) else
+               "default: the preset's limit (" + ", ".join(f"{p}: {'none' if v is None else f'{v:g}'}"
+                                                           for p, v in limits.items()) + ")")
+    return f"require the {metric.description} to be {bound} X; {default}".replace("%", "%%")
+
+
+def _choices_help(what: str, choices: Sequence[str], default: str | None) -> str:
+    listed = ", ".join(f"{c} (default)" if c == default else c for c in choices)
+    return f"{what}: {listed}"
+
+
+def _common_options(p: argparse.ArgumentParser) -> None:
+    """-q / -v / --progress, on every command (see the module docstring for what each level prints)."""
+    level = p.add_mutually_exclusive_group()
+    level.add_argument("-q", "--quiet", action="store_true",
+                       help="print only errors on stderr (the result still goes to stdout or -o); default: off")
+    level.add_argument("-v", "--verbose", action="store_true",
+                       help="also print the settings, each step with its time, what was skipped and why; "
+                            "default: off")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="show a progress bar for each step on stderr (--no-progress: never, also for the "
+                        "bars of model libraries); default: on when stderr is a terminal outside CI")
+
+
 def _analysis_options(p: argparse.ArgumentParser) -> None:
+    from .report import ALL_TESTS, DEFAULT_TESTS
+
     p.add_argument("--seed", type=_seed, default=0, action=_Given,
-                   help="seed of the random projections (default 0: reproducible reports)")
-    p.add_argument("--n-projections", type=_positive_int, default=256, action=_Given,
-                   help="random directions for the projection tests (default 256)")
-    p.add_argument("--tests", default=None, action=_Given,
-                   help="comma-separated tests to run, or 'all' (default: the standard set)")
+                   help="seed of the random projections and Monte-Carlo nulls (default %(default)s: "
+                        "reproducible reports)")
+    p.add_argument("--n-projections", type=_positive_int, default=256, action=_Given, metavar="K",
+                   help="random directions for the projection tests (default %(default)s)")
+    p.add_argument("--tests", type=_tests_arg, default=None, action=_Given, metavar="NAMES",
+                   help=f"comma-separated tests to run: {', '.join(ALL_TESTS)}; or 'all' (default: "
+                        f"'default', i.e. {', '.join(DEFAULT_TESTS)}, each where it is calibrated and "
+                        "affordable at the data's size)")
     p.add_argument("--dtype", choices=_DTYPES, default="float64", action=_Given,
-                   help="compute precision (default float64)")
+                   help=_choices_help("compute precision", _DTYPES, "float64"))
     p.add_argument("--alpha", type=_alpha, default=0.05, action=_Given,
-                   help="level for pass/rejected fractions, in (0, 1) (default 0.05)")
+                   help="level for pass/rejected fractions, in (0, 1) (default %(default)s)")
 
 
 def _input_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("path", help="embedding file: .npy .npz .pt .safetensors .parquet .arrow .csv .tsv .jsonl")
+    p.add_argument("path", help="embedding file (.npy .npz .pt .safetensors .parquet .arrow .csv .tsv .jsonl), "
+                                "or - to read it from stdin")
     _reading_options(p)
-    p.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N (needs torch)")
+    p.add_argument("--device", default="cpu",
+                   help="where to compute: cpu, cuda or cuda:N (needs torch); default %(default)s")
 
 
 def _reading_options(p: argparse.ArgumentParser, *, of: str = "") -> None:
     """How an embedding file is read (``of``: e.g. " (both files)" when the options serve two)."""
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--key", help=f"array / tensor / JSON field holding the embeddings{of}")
-    group.add_argument("--column", help=f"Parquet/Arrow list column holding the embeddings{of}")
-    p.add_argument("--max-rows", type=_positive_int,
-                   help=f"read only the first N rows{' of each file' if of else ''}")
-    p.add_argument("--input-format", choices=("npy", "npz", "torch", "safetensors", "parquet", "arrow",
-                                              "csv", "tsv", "jsonl"),
-                   help="force the input format instead of detecting it")
+    group.add_argument("--key", help=f"array / tensor / JSON field holding the embeddings{of}; default: the "
+                                     "only (2-D numeric) one")
+    group.add_argument("--column", help=f"Parquet/Arrow list column holding the embeddings{of}; default: the "
+                                        "only list column, or all numeric columns")
+    p.add_argument("--max-rows", type=_positive_int, metavar="N",
+                   help=f"read only the first N rows{' of each file' if of else ''}; default: all")
+    p.add_argument("--input-format", choices=_INPUT_FORMATS, metavar="FORMAT",
+                   help=f"force the input format ({', '.join(_INPUT_FORMATS)}); default: detected from the "
+                        "content and extension (for stdin: binary formats from their first bytes, text as "
+                        "jsonl when it starts with [ or {, tsv when it has tabs, else csv)")
     p.add_argument("--drop-nonfinite", action="store_true",
-                   help="drop rows containing NaN/Inf instead of failing with exit code 2")
+                   help="drop rows containing NaN/Inf instead of failing with exit code 2; default: fail")
+
+
+def _output_options(p: argparse.ArgumentParser, formats: Sequence[str], what: str) -> None:
+    p.add_argument("--format", choices=formats, default=formats[0],
+                   help=_choices_help(f"form of the {what}", formats, formats[0]))
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help=f"write the {what} to FILE; default (or -): stdout")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -574,17 +878,19 @@ def build_parser() -> argparse.ArgumentParser:
     from .criteria import DEFAULT_PRESET, Criteria
 
     parser = _Parser(prog="gaussprobe", description="How Gaussian are your embeddings?",
-                     epilog="Exit codes: 0 ok / check passed, 1 check failed, 2 usage or input error.")
-    parser.add_argument("--version", action="version", version=f"gaussprobe {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+                     epilog="Exit codes: 0 ok / check passed, 1 check or compare failed, 2 usage or input "
+                            "error. Add --debug anywhere to see the traceback of an error.")
+    parser.add_argument("--version", action="version", version=f"gaussprobe {__version__}",
+                        help="print the version and exit")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors; default: off")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("analyze", help="measure and print a report", description="Measure how Gaussian "
                        "the embeddings in a file are and print (or write) the report.")
     _input_options(p)
     _analysis_options(p)
-    p.add_argument("--format", choices=("text", "json", "markdown", "html"), default="text")
-    p.add_argument("-o", "--output", help="write the report to this file instead of stdout")
+    _output_options(p, ("text", "json", "markdown", "html"), "report")
+    _common_options(p)
     p.set_defaults(func=_cmd_analyze)
 
     p = sub.add_parser("check", help="pass/fail against criteria (exit 0/1/2)", description="Check the "
@@ -594,19 +900,23 @@ def build_parser() -> argparse.ArgumentParser:
                        "overrides that one limit and keeps the rest. --only checks just the limits given.")
     _input_options(p)
     _analysis_options(p)
-    p.add_argument("--preset", help=f"start from this preset (paper, gaussian; default {DEFAULT_PRESET})")
+    p.add_argument("--preset", choices=_presets(), metavar="NAME",
+                   help=f"start from this preset ({', '.join(_presets())}); default: the criteria file's "
+                        f"preset, else {DEFAULT_PRESET}")
     p.add_argument("--only", action="store_true",
-                   help="check only the limits given (flags and file), without a preset")
+                   help="check only the limits given (flags and file), without a preset; default: off")
     p.add_argument("--criteria", metavar="FILE.toml",
-                   help="TOML file with a [tool.gaussprobe] or [gaussprobe] table (or top-level keys)")
+                   help="TOML file with a [tool.gaussprobe] or [gaussprobe] table (or top-level keys); "
+                        "default: [tool.gaussprobe] of the nearest pyproject.toml, unless --preset is given")
     limits = p.add_argument_group("limits (each overrides that limit of the preset and of the file)")
     for name in Criteria.names():
         flags = [f"--{name.replace('_', '-')}"]
         flags += [f"--{short.replace('_', '-')}" for short, full in _ALIASES.items() if full == name]
-        limits.add_argument(*flags, dest=name, type=_limit_type(name), metavar="X")
-    p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
-    p.add_argument("-o", "--output", help="write the result to this file instead of stdout")
-    p.add_argument("--html", metavar="FILE", help="also write the HTML report with plots")
+        limits.add_argument(*flags, dest=name, type=_limit_type(name), metavar="X", help=_limit_help(name))
+    _output_options(p, ("text", "json", "markdown", "html"), "verdict and report")
+    p.add_argument("--html", metavar="FILE",
+                   help="also write the HTML report with plots to FILE (- for stdout); default: not written")
+    _common_options(p)
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("compare", help="gate a candidate against a baseline (exit 0/1/2)",
@@ -615,40 +925,91 @@ def build_parser() -> argparse.ArgumentParser:
                        "(and beyond its --tolerance), 1 when one did, 2 on bad input. Embeddings are "
                        "analysed with the same seed and options; a saved report's own options are used "
                        "for the other side unless given here.")
-    p.add_argument("baseline", help="baseline embeddings file or saved report (.json)")
-    p.add_argument("candidate", help="candidate embeddings file or saved report (.json)")
+    p.add_argument("baseline", help="baseline embeddings file or saved report (.json); - reads embeddings "
+                                    "from stdin")
+    p.add_argument("candidate", help="candidate embeddings file or saved report (.json); - reads embeddings "
+                                     "from stdin")
     _reading_options(p, of=" (both files)")
     _analysis_options(p)
     p.add_argument("--tolerance", type=_tolerance_item, action="append", metavar="METRIC=VALUE",
-                   help="allowed worsening of one metric (repeatable), e.g. --tolerance max_cv=0.01")
+                   help="allowed worsening of one metric (repeatable), e.g. --tolerance max_cv=0.01; "
+                        "default: 0 for every metric")
     p.add_argument("--level", type=_alpha, default=0.01,
-                   help="family-wise false-regression level over all metrics (default 0.01)")
-    p.add_argument("--n-bootstrap", type=_seed, default=50,
-                   help="bootstrap resamples of the smooth metrics when both are embeddings (0: off)")
-    p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
-    p.add_argument("-o", "--output", help="write the result to this file instead of stdout")
+                   help="family-wise false-regression level over all metrics (default %(default)s)")
+    p.add_argument("--n-bootstrap", type=_seed, default=50, metavar="B",
+                   help="bootstrap resamples of the smooth metrics when both are embeddings, 0 for none "
+                        "(default %(default)s)")
+    _output_options(p, ("text", "markdown", "json"), "comparison")
+    _common_options(p)
     p.set_defaults(func=_cmd_compare, device="cpu")
 
     p = sub.add_parser("encode", help="embed a text file with a local model (offline)",
                        description="Embed one text per line with a local model; never downloads.")
     p.add_argument("--model", required=True,
-                   help="model directory (sentence-transformers or Hugging Face) or module:attribute")
-    p.add_argument("--input", required=True, help="UTF-8 text file, one text per line ('-' for stdin)")
-    p.add_argument("-o", "--output", required=True, help="output .npy (or .npz)")
-    p.add_argument("--batch-size", type=_positive_int, default=64)
-    p.add_argument("--raw", action="store_true", help="drop a final Normalize module (meaningful norms)")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cpu)")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="tqdm progress bar (default: on a terminal outside CI)")
+                   help="model directory (sentence-transformers or Hugging Face) or module:attribute "
+                        "(required)")
+    p.add_argument("--input", required=True, help="UTF-8 text file, one text per line, or - for stdin (required)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="output .npy or .npz, or - for .npy on stdout (required)")
+    p.add_argument("--batch-size", type=_positive_int, default=64, metavar="N",
+                   help="texts per forward pass (default %(default)s)")
+    p.add_argument("--raw", action="store_true",
+                   help="drop a final Normalize module, so the norms are the model's own; default: off")
+    p.add_argument("--device", default=None,
+                   help="where the model runs: cpu, cuda or cuda:N; default: the model's, cpu when it loads")
+    _common_options(p)
     p.set_defaults(func=_cmd_encode)
 
-    p = sub.add_parser("demo", help="analyse the bundled real embeddings and explain the numbers")
-    p.add_argument("--normalized", action="store_true", help="use the L2-normalised embeddings")
-    p.add_argument("--format", choices=("text", "markdown", "html"), default="text")
-    p.add_argument("-o", "--output")
+    p = sub.add_parser("demo", help="analyse the bundled real embeddings and explain the numbers",
+                       description="Analyse 2,000 bundled all-MiniLM-L6-v2 sentence embeddings and explain "
+                       "what each number says.")
+    p.add_argument("--normalized", action="store_true",
+                   help="use the L2-normalised embeddings; default: the raw ones")
+    _output_options(p, ("text", "markdown", "html"), "report")
     _analysis_options(p)
+    _common_options(p)
     p.set_defaults(func=_cmd_demo)
+    parser.set_defaults(subparsers=dict(sub.choices))
     return parser
+
+
+def _unknown_arguments(extras: list[str], args: argparse.Namespace) -> str:
+    """The first unexpected argument, with the closest option of its command when it looks like one."""
+    command = getattr(args, "command", None)
+    sub = (getattr(args, "subparsers", None) or {}).get(command)
+    options = [s for a in sub._actions for s in a.option_strings] if sub is not None else []
+    for token in extras:
+        if token.startswith("-") and token != STDIO:
+            flag = token.split("=", 1)[0]
+            return f"unrecognized option {flag}{_did_you_mean(flag, options)}"
+    return f"unexpected argument{'s' if len(extras) > 1 else ''} {' '.join(extras)}"
+
+
+def _level(args: argparse.Namespace) -> int:
+    return 0 if getattr(args, "quiet", False) else 2 if getattr(args, "verbose", False) else 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run one command at its output level, with progress and warnings routed through the console."""
+    console = _Console(level=_level(args))
+    args.console = console
+    show = args.progress
+    if console.level == 0:
+        show = False
+    start = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        args.resources = stack
+        if console.level == 0:  # third-party loggers (model loading) too: errors only
+            stack.callback(logging.disable, logging.root.manager.disable)
+            logging.disable(max(logging.WARNING, logging.root.manager.disable))
+        stack.enter_context(_progress.reporting(show, log=console.level >= 2))
+        caught = stack.enter_context(warnings.catch_warnings(record=True))
+        warnings.simplefilter("always")
+        code = int(args.func(args))
+        for text in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
+            console.warn(text)
+    console.detail(f"done in {time.perf_counter() - start:.2f} s (exit code {code})")
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -659,13 +1020,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
         try:
-            args = parser.parse_args(argv)
+            args, extras = parser.parse_known_args(argv)
         except SystemExit as exc:  # --help / --version
             return int(exc.code or 0)
         if not getattr(args, "command", None):
+            if extras:
+                parser.error(_unknown_arguments(extras, args))
             parser.print_help(sys.stderr)
             return EXIT_ERROR
-        return int(args.func(args))
+        if extras:
+            args.subparsers[args.command].error(_unknown_arguments(extras, args))
+        return _run(args)
     except KeyboardInterrupt:
         print("gaussprobe: interrupted", file=sys.stderr)
         return 130
@@ -684,5 +1049,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
 
-__all__ = ["EXIT_ERROR", "EXIT_FAIL", "EXIT_OK", "build_parser", "main", "resolve_criteria"]
-
+__all__ = ["EXIT_ERROR", "EXIT_FAIL", "EXIT_OK", "STDIO", "build_parser", "main", "resolve_criteria"]

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _progress
 from ._results import Result
 from .criteria import _METRICS
 from .report import GaussianityReport
@@ -421,13 +422,15 @@ def _bootstrap_spreads(side: _Side, *, n_bootstrap: int, seed: Any, budget: floa
         return out
     gen = np.random.default_rng(seed)
     values: dict[str, list[float]] = {k: [] for k in _BOOTSTRAPPED}
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _progress.step("bootstrap", total=n_bootstrap, unit="resample",
+                                                   nested=False) as bar:
         warnings.simplefilter("ignore")
         for _ in range(n_bootstrap):
             idx = gen.integers(0, n, m)
             # the report's own directions; the sliced excess is taken against the report's null mean
             rep = analyze(x[idx], rng=side.report.seed, tests=["thin_shell", "distance"], n_projections=k,
                           n_null=0)
+            bar.advance()
             for name in _BOOTSTRAPPED:
                 v = _METRICS[name].getter(rep)
                 if name == "max_sliced_excess":
@@ -537,9 +540,10 @@ def compare(
         if seed is not None:
             rng = seed
     sides: list[_Side] = []
-    for report, x, source in inputs:
+    for which, (report, x, source) in zip(("baseline", "candidate"), inputs, strict=True):
         if report is None:
-            report = analyze(x, rng=rng, **opts)
+            with _progress.step(f"analyze the {which}"):
+                report = analyze(x, rng=rng, **opts)
             x = _host(x)
         sides.append(_Side(report=report, x=x, source=source))
     base, cand = sides

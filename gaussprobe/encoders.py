@@ -9,7 +9,6 @@ embeddings carry information (thin-shell statistics are meaningless on unit vect
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import inspect
 import os
@@ -21,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _progress
 from ._backend import is_torch, optional_import
 from ._warnings import GaussprobeWarning
 
@@ -44,28 +44,17 @@ def _is_normalize(module: Any) -> bool:
     return "normalize" in type(module).__name__.lower()
 
 
-class _NoProgress(contextlib.AbstractContextManager):  # type: ignore[type-arg]
-    """Stands in for a tqdm bar when none is shown (entering returns the object itself)."""
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def update(self, n: int) -> None:
-        return None
+def _wanted(enabled: bool | None) -> bool | None:
+    """``progress=None``: follow an enclosing ``_progress.reporting()`` block (the command line's), and
+    outside one show the bars when stderr is a terminal outside CI."""
+    if enabled is None and not _progress.active() and _progress.is_terminal(sys.stderr):
+        return True
+    return enabled
 
 
-def _progress(total: int | None, enabled: bool | None, desc: str) -> Any:
-    """A tqdm bar (when tqdm is installed and progress is wanted) or a no-op stand-in; both are context
-    managers that close the bar on exit."""
-    if enabled is None:
-        enabled = sys.stderr.isatty() and not os.environ.get("CI")
-    if not enabled:
-        return _NoProgress()
-    try:
-        tqdm = importlib.import_module("tqdm")
-    except ImportError:
-        return _NoProgress()
-    return tqdm.tqdm(total=total, desc=desc, unit="item", file=sys.stderr)
+def _progress_step(total: int | None, enabled: bool | None, desc: str) -> Any:
+    """A reported step (see :mod:`gaussprobe._progress`) with ``advance(n)``; a no-op unless shown."""
+    return _progress.step(desc, total=total, unit="item", progress=_wanted(enabled))
 
 
 def _batches(items: Sequence[Any], batch_size: int) -> Iterator[Sequence[Any]]:
@@ -130,12 +119,12 @@ def _embed_sentence_transformer(model: Any, texts: Sequence[str], *, batch_size:
             st = optional_import("sentence_transformers")
             model = st.SentenceTransformer(modules=modules[:-1], device=device or str(model.device))
     out = []
-    with _progress(len(texts), progress, "encoding") as bar:
+    with _progress_step(len(texts), progress, "encoding") as bar:
         for chunk in _batches(list(texts), max(batch_size, 1) * 8):
             emb = model.encode(list(chunk), batch_size=batch_size, convert_to_numpy=True,
                                show_progress_bar=False, device=device)
             out.append(np.asarray(emb, dtype=np.float32))
-            bar.update(len(chunk))
+            bar.advance(len(chunk))
     return np.concatenate(out, axis=0)
 
 
@@ -152,7 +141,7 @@ def _embed_hf(model: Any, texts: Sequence[str], *, tokenizer: Any, batch_size: i
     dev = next(model.parameters()).device
     limit = max_length or min(int(getattr(tokenizer, "model_max_length", 512) or 512), 512)
     out = []
-    with _progress(len(texts), progress, "encoding") as bar, torch.no_grad():
+    with _progress_step(len(texts), progress, "encoding") as bar, torch.no_grad():
         for chunk in _batches(list(texts), batch_size):
             enc = tokenizer(list(chunk), padding=True, truncation=True, max_length=limit,
                             return_tensors="pt")
@@ -161,7 +150,7 @@ def _embed_hf(model: Any, texts: Sequence[str], *, tokenizer: Any, batch_size: i
             mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             out.append(pooled.float().cpu().numpy())
-            bar.update(len(chunk))
+            bar.advance(len(chunk))
     return np.concatenate(out, axis=0)
 
 
@@ -192,7 +181,7 @@ def _embed_module(model: Any, loader: Iterable[Any], *, raw: bool, device: str |
     total = len(loader.dataset) if hasattr(loader, "dataset") and hasattr(loader.dataset, "__len__") else None
     out = []
     try:
-        with _progress(total, progress, "encoding") as bar, torch.no_grad():
+        with _progress_step(total, progress, "encoding") as bar, torch.no_grad():
             for batch in loader:
                 inputs = batch[0] if isinstance(batch, (tuple, list)) else batch
                 if isinstance(inputs, dict):
@@ -204,7 +193,7 @@ def _embed_module(model: Any, loader: Iterable[Any], *, raw: bool, device: str |
                     result = model(inputs)
                 rows = _as_rows(result, "the model")
                 out.append(rows)
-                bar.update(len(rows))
+                bar.advance(len(rows))
     finally:
         model.train(was_training)
     if not out:
@@ -221,13 +210,13 @@ def _embed_callable(fn: Callable[[Any], Any], data: Any, *, batch_size: int, raw
     batches: Iterable[Any] = _batches(list(data), batch_size) if isinstance(data, Sequence) else data
     total = len(data) if isinstance(data, Sequence) else None
     out = []
-    with _progress(total, progress, "encoding") as bar:
+    with _progress_step(total, progress, "encoding") as bar:
         for batch in batches:
             items = list(batch) if isinstance(batch, Sequence) else batch
             n_inputs = len(items) if isinstance(items, list) else None
             rows = _as_rows(fn(items), "the callable", n_inputs)
             out.append(rows)
-            bar.update(len(rows))
+            bar.advance(len(rows))
     if not out:
         msg = "No input to embed (empty list or loader)."
         raise ValueError(msg)
@@ -272,7 +261,10 @@ def embed(
     max_length : int, optional
         Truncation length for Hugging Face tokenizers (default: the tokenizer's, at most 512).
     progress : bool, optional
-        Show a tqdm progress bar (default: when stderr is a terminal and ``CI`` is not set).
+        Report the model load and the encoding as steps with a progress bar (see
+        :mod:`gaussprobe._progress`; tqdm when installed). ``None`` (default): as an enclosing
+        ``_progress.reporting()`` block says, else when stderr is a terminal and ``CI`` is not set.
+        The bars of the model libraries themselves are always hidden.
 
     Returns
     -------
@@ -288,7 +280,8 @@ def embed(
     (3, 3)
     """
     if isinstance(model, (str, Path)):
-        model, tok = load_encoder(model, device=device)
+        with _progress.step(f"load {model}", progress=_wanted(progress)):
+            model, tok = load_encoder(model, device=device)
         tokenizer = tokenizer if tokenizer is not None else tok
     if isinstance(texts_or_loader, (str, bytes)):
         msg = "`texts_or_loader` is a single string; pass a list of texts, e.g. [text]."
@@ -332,13 +325,17 @@ def _texts(data: Any) -> list[str]:
 # ---------------------------------------------------------------- model specifications
 def _load_directory(path: Path, device: str | None) -> tuple[Any, Any]:
     _offline()
+    # The libraries' own bars (transformers' "Loading weights") are hidden: gaussprobe reports the load
+    # as one step of its own, and shows nothing where progress is off (--no-progress, CI logs).
     if (path / "modules.json").is_file() or (path / "config_sentence_transformers.json").is_file():
         st = optional_import("sentence_transformers")
-        return st.SentenceTransformer(str(path), device=device or "cpu", local_files_only=True), None
+        with _progress.third_party_bars_hidden():
+            return st.SentenceTransformer(str(path), device=device or "cpu", local_files_only=True), None
     if (path / "config.json").is_file():
         transformers = optional_import("transformers")
-        tok = transformers.AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-        model = transformers.AutoModel.from_pretrained(str(path), local_files_only=True)
+        with _progress.third_party_bars_hidden():
+            tok = transformers.AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+            model = transformers.AutoModel.from_pretrained(str(path), local_files_only=True)
         if device is not None:
             model.to(device)
         return model, tok

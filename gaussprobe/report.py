@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
-from . import __version__
+from . import __version__, _progress
 from ._backend import device_name
 from ._random import seed_of
 from ._results import Result
@@ -211,6 +211,7 @@ def analyze(
     block_size: int | None = None,
     n_null: int | None = None,
     n_resamples: int = 99,
+    progress: bool | None = None,
 ) -> GaussianityReport:
     """Measure how Gaussian the embeddings ``x`` are, with every applicable statistic.
 
@@ -245,6 +246,10 @@ def analyze(
         from a cost budget; see :func:`~gaussprobe.isotropic_distance`).
     n_resamples : int
         Parametric-bootstrap resamples for the energy test (only when it runs).
+    progress : bool or None
+        Report each pass and statistic as a named step (see :mod:`gaussprobe._progress`): a transient
+        bar per step on a terminal, a line per step elsewhere. ``None`` (default): only inside an
+        enclosing ``_progress.reporting()`` block, as the command line opens; ``False``: never.
 
     Returns
     -------
@@ -266,6 +271,9 @@ def analyze(
     check_probability(alpha, "alpha")
     check_choice(dtype, "dtype", ("float64", "float32"))
     check_positive_int(n_resamples, "n_resamples", minimum=0)
+    if progress is not None and not isinstance(progress, bool):
+        msg = f"`progress` must be True, False or None; got {progress!r}."
+        raise TypeError(msg)
     if n_null is not None:
         check_positive_int(n_null, "n_null", minimum=0)
     if block_size is not None:
@@ -291,7 +299,8 @@ def analyze(
 
     out = run_analysis(emb, chosen, mode, n_projections=n_projections, alpha=alpha, block_size=block_size,
                        n_null=n_null, n_resamples=n_resamples, seed=seed, seeds=seeds,
-                       skip_reason=_skip_reason, mardia_skewness=_mardia_skewness_by_default)
+                       skip_reason=_skip_reason, mardia_skewness=_mardia_skewness_by_default,
+                       step=lambda name: _progress.step(name, progress=progress))
     skipped = out.skipped
     rank_skips = [k for k, v in skipped.items() if "rank" in v or "n_samples" in v]
     if rank_skips:

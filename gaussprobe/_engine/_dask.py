@@ -96,8 +96,30 @@ def dask_row_pass(emb: Embeddings, states: Sequence[Any], *, block_size: int | N
     parts = [dask.delayed(_chunk_states, pure=True)(blk, off, params, emb.dtype, emb.scale_exponent,
                                                     block_size)
              for blk, off in zip(blocks, _offsets(x), strict=True)]
-    (merged,) = dask.compute(_tree_merge(parts))
+    with _chunk_progress(len(parts)):
+        (merged,) = dask.compute(_tree_merge(parts))
     return list(merged)
+
+
+@contextlib.contextmanager
+def _chunk_progress(total: int) -> Any:
+    """A progress step counting the row chunks done (on Dask's local schedulers; on a ``distributed``
+    cluster the step shows its elapsed time)."""
+    from .. import _progress
+
+    with _progress.step("row chunks", total=total, unit="chunk") as bar:
+        if not _progress.active() or _active_client() is not None:
+            yield
+            return
+        from dask.callbacks import Callback
+
+        def posttask(key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
+            name = key[0] if isinstance(key, tuple) else key
+            if str(name).startswith("_chunk_states"):
+                bar.advance()
+
+        with Callback(posttask=posttask):
+            yield
 
 
 def dask_local_pass(emb: Embeddings, states: Sequence[Any], *, block_size: int | None = None) -> list[Any]:

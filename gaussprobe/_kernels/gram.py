@@ -30,6 +30,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
+from .. import _progress
 from .._backend import row_blocks, to_numpy
 from .._typing import Array
 from ._numba import cube_sum_lower_twin, cube_sum_twin
@@ -354,8 +355,10 @@ def _host_values(y: np.ndarray, reducer: Reducer, tiles: Sequence[tuple[Span, Sp
             (r0, r1), (c0, c1) = tiles[k]
             out[k] = tile_value(y[r0:r1], None if r0 == c0 else y[c0:c1], reducer, scratch, (r0, r1),
                                 (c0, c1))
+            bar.advance()
 
-    parallel_map(run, split_range(len(tiles), 8 * threads if threads > 1 else 1), threads)
+    with _progress.step("pairwise tiles", total=len(tiles), unit="tile", nested=False) as bar:
+        parallel_map(run, split_range(len(tiles), 8 * threads if threads > 1 else 1), threads)
     return out
 
 

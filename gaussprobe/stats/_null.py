@@ -56,18 +56,23 @@ def simulate_null(test: str, statistic: Statistic, n: int, d: int, n_draws: int)
 
 @functools.lru_cache(maxsize=64)
 def _simulate(test: str, statistic: Statistic, n: int, d: int, n_draws: int) -> np.ndarray:
+    from .. import _progress
     from .._kernels.gram import parallel_map, split_range, worker_count
 
     streams = null_seed(test, n, d).spawn(n_draws)
 
     def run(chunk: range) -> list[tuple[float, ...]]:
-        return [tuple(float(v) for v in statistic(np.random.default_rng(streams[i]).standard_normal((n, d))))
-                for i in chunk]
+        out = []
+        for i in chunk:
+            out.append(tuple(float(v) for v in statistic(np.random.default_rng(streams[i]).standard_normal((n, d)))))
+            bar.advance()
+        return out
 
     # draws in parallel, each on one BLAS thread: these products are small, and multithreaded BLAS
     # on small matrices mostly spins (on a busy machine, 10-20x slower than one thread)
     threads = worker_count(float("inf"))
-    rows = [row for part in parallel_map(run, split_range(n_draws, threads), threads) for row in part]
+    with _progress.step(f"{test} null", total=n_draws, unit="draw", nested=False) as bar:
+        rows = [row for part in parallel_map(run, split_range(n_draws, threads), threads) for row in part]
     out = np.asarray(rows, dtype=np.float64)
     out.setflags(write=False)
     return out
