@@ -198,6 +198,8 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any, list[str]]:
 
     console = _console(args)
     name = _display_name(args.path)
+    if _reads_lazily(args):
+        return _open_lazily(args, name)
     with _progress.step(f"read {name}"):
         path, fmt = (_stdin_file(args) if args.path == STDIO else (Path(args.path), args.input_format))
         with warnings.catch_warnings():
@@ -240,6 +242,62 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any, list[str]]:
             raise UsageError(msg)
         x = torch.as_tensor(np.asarray(x), device=args.device)
     return x, loaded, notes
+
+
+def _reads_lazily(args: argparse.Namespace) -> bool:
+    """Whether the input is opened lazily (:func:`gaussprobe.open_embeddings`) instead of read into memory:
+    a glob, a folder, a zarr store, a file larger than the memory budget, or a Dask cluster asked for."""
+    path = args.path
+    if path == STDIO:
+        return False
+    if getattr(args, "workers", None) or getattr(args, "scheduler", None):
+        return True
+    p = Path(path)
+    if not p.exists():
+        return bool(set("*?[") & set(path))
+    if p.is_dir():
+        return True
+    from ._budget import memory_budget
+
+    return p.is_file() and p.stat().st_size > memory_budget()
+
+
+def _open_lazily(args: argparse.Namespace, name: str) -> tuple[Any, Any, list[str]]:
+    """Open the input as a Dask array (read chunk by chunk by the analysis)."""
+    from ._lazy import expand_paths, open_embeddings
+    from .io import LoadedEmbeddings
+
+    console = _console(args)
+    if args.device and args.device != "cpu":
+        msg = f"--device {args.device} needs the data in memory; data read lazily are analysed on the CPU"
+        raise UsageError(msg)
+    with _progress.step(f"open {name}"):
+        x = open_embeddings(args.path, key=args.key, column=args.column, format=args.input_format)
+    files = expand_paths(args.path) if not Path(args.path).is_dir() or not _is_zarr_dir(args.path) else []
+    notes: list[str] = []
+    n_file = int(x.shape[0])
+    if args.max_rows is not None and args.max_rows < n_file:
+        x = x[: args.max_rows]
+        notes.append(f"read the first {args.max_rows:,} of {n_file:,} rows (--max-rows)")
+    if args.drop_nonfinite:
+        import dask.array as da
+
+        keep = da.isfinite(x).all(axis=1)
+        x = x[keep].compute_chunk_sizes()
+        dropped = n_file - int(x.shape[0]) if args.max_rows is None else None
+        if dropped:
+            notes.append(f"dropped {dropped:,} non-finite row(s) because of --drop-nonfinite")
+    console.detail(f"input {name}: {int(x.shape[0]):,} x {int(x.shape[1]):,} {x.dtype}, read lazily from "
+                   f"{len(files) or 1} file(s) in {x.npartitions} chunks")
+    loaded = LoadedEmbeddings(data=x, path=str(args.path), format="lazy", key=args.key, n_rows_in_file=n_file,
+                              notes=notes)
+    return x, loaded, notes
+
+
+def _is_zarr_dir(path: str) -> bool:
+    from ._lazy import _is_zarr
+
+    return _is_zarr(Path(path))
 
 
 def _nonfinite_rows(x: Any, block: int = 16384) -> np.ndarray:
@@ -295,8 +353,12 @@ def _analyze(x: Any, args: argparse.Namespace, notes: list[str]) -> Any:
 
 
 def _host(x: Any, loaded: Any) -> Any:
-    """The embeddings as a host array for plotting (the loaded array when x was moved to a GPU)."""
+    """The embeddings as a host array for plotting (the loaded array when x was moved to a GPU; None for
+    data read lazily, whose plots come from the report alone)."""
     from ._backend import is_torch
+
+    if getattr(loaded, "format", None) == "lazy":
+        return None
 
     return np.asarray(loaded.data) if is_torch(x) and x.shape == loaded.data.shape else (
         x.detach().cpu().numpy() if is_torch(x) else x)
@@ -842,10 +904,21 @@ def _analysis_options(p: argparse.ArgumentParser) -> None:
 
 def _input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", help="embedding file (.npy .npz .pt .safetensors .parquet .arrow .csv .tsv .jsonl), "
-                                "or - to read it from stdin")
+                                "a glob of shards in quotes (\"emb/part-*.npy\"), a folder, a zarr store, "
+                                "or - to read it from stdin; a glob, folder, store or a file larger than the "
+                                "memory budget is read lazily, chunk by chunk")
     _reading_options(p)
     p.add_argument("--device", default="cpu",
                    help="where to compute: cpu, cuda or cuda:N (needs torch); default %(default)s")
+    cluster = p.add_mutually_exclusive_group()
+    cluster.add_argument("--workers", type=_positive_int, metavar="N",
+                         help="run on a local Dask cluster of N single-threaded worker processes (needs "
+                              "gaussprobe[dask]); default: no cluster (Dask's threads for lazy input)")
+    cluster.add_argument("--scheduler", metavar="ADDRESS",
+                         help="run on an existing Dask cluster, e.g. tcp://scheduler:8786; default: none")
+    p.add_argument("--memory-limit", type=_memory_size, metavar="SIZE",
+                   help="memory of each local worker (with --workers), e.g. 4GiB; also the memory budget of "
+                        "the analysis (GAUSSPROBE_MAX_MEMORY); default: Dask's share of the machine")
 
 
 def _reading_options(p: argparse.ArgumentParser, *, of: str = "") -> None:
@@ -989,6 +1062,51 @@ def _level(args: argparse.Namespace) -> int:
     return 0 if getattr(args, "quiet", False) else 2 if getattr(args, "verbose", False) else 1
 
 
+def _memory_size(text: str) -> int:
+    from ._budget import _UNITS, _parse
+
+    try:
+        value = _parse(text, _UNITS, "--memory-limit", "4GiB")
+    except ValueError:
+        msg = f"--memory-limit must be a size such as 4GiB, 512M or 8G; got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+    if not value > 0 or value == float("inf"):
+        msg = f"--memory-limit must be a positive size such as 4GiB; got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return int(value)
+
+
+def _cluster(args: argparse.Namespace, stack: contextlib.ExitStack) -> None:
+    """Start the local cluster or connect to the scheduler the options ask for (closed with ``stack``)."""
+    workers, address = getattr(args, "workers", None), getattr(args, "scheduler", None)
+    limit = getattr(args, "memory_limit", None)
+    if limit is not None:
+        from ._budget import budget
+
+        stack.enter_context(budget(memory=float(limit)))
+    if not workers and not address:
+        if limit is not None and getattr(args, "console", None) is not None:
+            args.console.detail(f"memory budget {limit / 2**30:.2f} GiB (--memory-limit)")
+        return
+    from ._backend import optional_import
+
+    distributed = optional_import("distributed")
+    with _progress.step("start Dask" if workers else f"connect to {address}"):
+        if workers:
+            cluster = stack.enter_context(distributed.LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                memory_limit=limit if limit is not None else "auto"))
+            client = stack.enter_context(distributed.Client(cluster))
+        else:
+            try:
+                client = stack.enter_context(distributed.Client(address, timeout="30s"))
+            except (OSError, TimeoutError) as exc:
+                msg = f"--scheduler {address}: could not connect ({_one_line(exc)})"
+                raise UsageError(msg) from None
+    n = len(client.scheduler_info().get("workers", {}))
+    args.console.detail(f"Dask cluster: {n} worker(s) at {client.scheduler.address}")
+
+
 def _run(args: argparse.Namespace) -> int:
     """Run one command at its output level, with progress and warnings routed through the console."""
     console = _Console(level=_level(args))
@@ -1003,6 +1121,7 @@ def _run(args: argparse.Namespace) -> int:
             stack.callback(logging.disable, logging.root.manager.disable)
             logging.disable(max(logging.WARNING, logging.root.manager.disable))
         stack.enter_context(_progress.reporting(show, log=console.level >= 2))
+        _cluster(args, stack)
         caught = stack.enter_context(warnings.catch_warnings(record=True))
         warnings.simplefilter("always")
         code = int(args.func(args))
