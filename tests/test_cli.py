@@ -878,7 +878,7 @@ def test_quiet_prints_only_the_result(rank_deficient, tmp_path):
 def test_verbose_prints_steps_times_and_skips(rank_deficient):
     code, _out, err = run(["check", rank_deficient, *RANK_ARGS, "-v"])
     assert code in (0, 1)
-    for step in ("read rank.npy", "covariance_and_project", "thin_shell", "coordinates", "projections",
+    for step in ("read rank.npy", "row_pass_1", "row_pass_2", "thin_shell", "coordinates", "projections",
                  "distance", "principal_directions"):
         assert re.search(rf"^gaussprobe: {step}: \d+\.\d\d s", err, re.MULTILINE), step
     assert "gaussprobe: input rank.npy: 300 x 8 float64 (npy)" in err

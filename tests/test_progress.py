@@ -181,7 +181,7 @@ def test_analyze_reports_each_statistic(capsys):
     shown = [line.removeprefix("gaussprobe: ").removesuffix(" ...") for line in lines
              if not line.startswith("gaussprobe:   ")]
     assert set(report.timings) <= set(shown)
-    assert {"covariance_and_project", "thin_shell", "coordinates", "projections", "distance"} <= set(shown)
+    assert {"row_pass_1", "row_pass_2", "thin_shell", "coordinates", "projections", "distance"} <= set(shown)
     stream = io.StringIO()
     with _progress.reporting(True, stream=stream):
         gp.analyze(x, **fast, progress=False)
