@@ -215,7 +215,7 @@ def resolve_criteria(args: argparse.Namespace) -> tuple[Any, str, dict[str, Any]
     the limits from the file and the flags. Returns ``(Criteria, description of the source, analysis
     options from the file)``.
     """
-    from .criteria import DEFAULT_PRESET, Criteria
+    from .criteria import DEFAULT_PRESET, Criteria, resolve
 
     table: dict[str, Any] | None = None
     where = ""
@@ -256,11 +256,11 @@ def resolve_criteria(args: argparse.Namespace) -> tuple[Any, str, dict[str, Any]
                 msg = ("--only needs at least one limit to check, e.g. `gaussprobe check emb.npy --only "
                        "--max-cv 0.2` (see `gaussprobe check --help` for the limit flags); got none")
                 raise UsageError(msg)
-            crit = Criteria.from_mapping({**file_limits, **flags})
+            crit = resolve(None, only=True, **{**file_limits, **flags})
             desc = "only the limits given (--only, no preset)"
         else:
             name = args.preset or (str(file_preset) if file_preset is not None else DEFAULT_PRESET)
-            crit = Criteria.preset(name, **{**file_limits, **flags})
+            crit = resolve(name, **{**file_limits, **flags})
             origin = "" if args.preset else f" from {where}" if file_preset is not None else " (default)"
             desc = f"preset {name!r}{origin}"
     except (ValueError, TypeError) as exc:

@@ -8,15 +8,19 @@ against a :class:`~gaussprobe.criteria.Criteria`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import time
+import typing
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
+from . import _registry as registry
 from ._backend import device_name
 from ._random import random_directions, seed_of
+from ._registry import ALL_TESTS, DEFAULT_TESTS, Skip
 from ._results import Result
 from ._typing import ArrayLike, DTypeName, RNGLike
 from ._validation import (
@@ -26,24 +30,29 @@ from ._validation import (
     check_positive_int,
     check_probability,
 )
-from ._warnings import RankDeficiencyWarning, ShapeWarning
-from .criteria import DEFAULT_PRESET, CheckOutcome, Criteria
+from ._warnings import ShapeWarning
+from .criteria import CheckOutcome, Criteria
 from .stats._moments import covariance_state, project_rows, projection_and_covariance
 
-#: Version of the JSON layout produced by :meth:`GaussianityReport.to_dict` (see docs/report_schema.md).
-SCHEMA_VERSION = "1.0"
+if TYPE_CHECKING:
+    # <registry:imports> generated from gaussprobe._registry by `python -m gaussprobe._schema --write`
+    from .stats.coordinates import CoordinateNormalityResult
+    from .stats.directions import LeastGaussianDirectionResult, PrincipalDirectionResult
+    from .stats.distance import IsotropicDistanceResult
+    from .stats.doornik_hansen import DoornikHansenResult
+    from .stats.energy import EnergyTestResult
+    from .stats.henze_zirkler import HenzeZirklerResult
+    from .stats.mardia import MardiaResult
+    from .stats.projections import ProjectionNormalityResult
+    from .stats.royston import RoystonResult
+    from .stats.thin_shell import ThinShellResult
+    # </registry:imports>
 
-ALL_TESTS: tuple[str, ...] = ("thin_shell", "coordinates", "projections", "distance",
-                              "principal_directions", "pursuit", "mardia", "henze_zirkler", "royston",
-                              "doornik_hansen", "energy")
-#: Run by default. Mardia runs by default only when affordable (see ``analyze``).
-DEFAULT_TESTS: tuple[str, ...] = ("thin_shell", "coordinates", "projections", "distance",
-                                  "principal_directions", "pursuit", "mardia", "doornik_hansen")
-_NEEDS_FULL_RANK = frozenset({"mardia", "henze_zirkler", "doornik_hansen", "energy", "pursuit"})
-#: Above this dimension Royston's test is not run unless named (measured miscalibrated; see docs).
-_ROYSTON_MAX_FEATURES = 50
-#: The principal-direction test splits the rows in two halves of at least 20.
-_MIN_SPLIT_SAMPLES = 40
+#: Version of the JSON layout produced by :meth:`GaussianityReport.to_dict` (see docs/report_schema.md).
+#: 2.0: ``skipped`` maps each test to a ``Skip`` object ``{test, code, message}`` (1.x: to a message);
+#: reports of 1.x are migrated on reading (:meth:`GaussianityReport.from_dict`).
+SCHEMA_VERSION = "2.0"
+
 #: Floating-point operations above which the default run skips Mardia's O(n^2 d) skewness.
 MARDIA_DEFAULT_FLOP_BUDGET = 2.5e11
 
@@ -54,7 +63,9 @@ class GaussianityReport(Result):
 
     Each statistic field holds the result object of the function of the same name (``thin_shell``,
     ``coordinate_normality``, ``projection_normality``, ``isotropic_distance``, ``mardia``, ...) or
-    ``None`` when it was not run; ``skipped`` says why for each test that was asked for but not run.
+    ``None`` when it was not run; ``skipped`` holds a :class:`~gaussprobe._registry.Skip`
+    ``(test, code, message)`` for each test that was asked for but not run. The statistic fields are
+    those of the registry of statistics (:mod:`gaussprobe._registry`), one per result it lists.
     """
 
     schema_version: str
@@ -63,25 +74,31 @@ class GaussianityReport(Result):
     n_features: int
     backend: str
     device: str
-    compute_dtype: str
+    compute_dtype: DTypeName
     seed: int | None
     alpha: float
     n_projections: int
     tests: tuple[str, ...]
-    thin_shell: Any = None
-    thin_shell_centered: Any = None
-    coordinates: Any = None
-    projections: Any = None
-    distance: Any = None
-    principal_directions: Any = None
-    pursuit: Any = None
-    mardia: Any = None
-    henze_zirkler: Any = None
-    royston: Any = None
-    doornik_hansen: Any = None
-    energy: Any = None
-    skipped: dict[str, str] = dataclasses.field(default_factory=dict)
+    # <registry:fields> generated from gaussprobe._registry by `python -m gaussprobe._schema --write`
+    thin_shell: ThinShellResult | None = None
+    thin_shell_centered: ThinShellResult | None = None
+    coordinates: CoordinateNormalityResult | None = None
+    projections: ProjectionNormalityResult | None = None
+    distance: IsotropicDistanceResult | None = None
+    principal_directions: PrincipalDirectionResult | None = None
+    pursuit: LeastGaussianDirectionResult | None = None
+    mardia: MardiaResult | None = None
+    henze_zirkler: HenzeZirklerResult | None = None
+    royston: RoystonResult | None = None
+    doornik_hansen: DoornikHansenResult | None = None
+    energy: EnergyTestResult | None = None
+    # </registry:fields>
+    skipped: dict[str, Skip] = dataclasses.field(default_factory=dict)
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if _STALE_FIELDS is not None:
+            raise RuntimeError(_STALE_FIELDS)
 
     def check(self, criteria: Criteria | str | Mapping[str, Any] | None = None, /, *,
               only: bool = False, **limits: float | None) -> CheckOutcome:
@@ -110,22 +127,9 @@ class GaussianityReport(Result):
         >>> print(report.check(only=True, max_cv=0.01).passed)
         False
         """
-        if criteria is None:
-            crit = Criteria.from_mapping(limits) if only else Criteria.preset(DEFAULT_PRESET, **limits)
-        elif only:
-            msg = "`only=True` builds criteria from the limits alone; pass no `criteria` with it."
-            raise TypeError(msg)
-        elif isinstance(criteria, str):
-            crit = Criteria.preset(criteria, **limits)
-        elif isinstance(criteria, Criteria):
-            crit = dataclasses.replace(criteria, **cast("dict[str, Any]", limits)) if limits else criteria
-        elif isinstance(criteria, Mapping):
-            crit = Criteria.from_mapping({**criteria, **limits})
-        else:
-            msg = (f"`criteria` must be a Criteria, a preset name or a mapping of limits; got "
-                   f"{type(criteria).__name__}.")
-            raise TypeError(msg)
-        return crit.evaluate(self)
+        from .criteria import resolve  # the one resolver, shared with the CLI and the pytest helper
+
+        return resolve(criteria, only=only, **limits).evaluate(self)
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """The report as JSON (NaN and infinities become ``null``); layout versioned by ``schema_version``."""
@@ -137,8 +141,10 @@ class GaussianityReport(Result):
 
         ``data`` may also be the output of ``gaussprobe analyze --format json`` (its ``source`` and
         ``notes`` are dropped) or ``gaussprobe check --format json`` (its ``report``). Values written as
-        ``null`` come back as NaN where the field is a float. A report of another ``schema_version``
-        raises a ``ValueError`` naming both versions (there is no migration).
+        ``null`` come back as NaN where the field is a float. A report of schema 1.x is migrated
+        (each skip reason becomes a :class:`~gaussprobe._registry.Skip` with the code its message
+        stands for; fields added since are left at their defaults); another ``schema_version`` raises a
+        ``ValueError`` naming both versions.
         """
         from ._from_json import report_from_dict
 
@@ -187,7 +193,7 @@ class GaussianityReport(Result):
         return report_html(self)
 
 
-def _resolve_tests(tests: Iterable[str] | str | None) -> tuple[tuple[str, ...], str]:
+def _resolve_tests(tests: Iterable[str] | str | None) -> tuple[tuple[str, ...], registry.Mode]:
     if tests is None or tests == "default":
         return DEFAULT_TESTS, "default"
     if tests == "all":
@@ -286,15 +292,23 @@ def analyze(
     import numpy as np
 
     # Independent streams so adding a test never changes another test's directions.
-    proj_seed, dist_seed, energy_seed, pca_seed, pursuit_seed = spawn_generators(rng, 5)
+    proj_seed, dist_seed, energy_seed, pca_seed, pursuit_seed, entry_seed = spawn_generators(rng, 6)
 
     if n < d and n < 100:
         warnings.warn(f"x has {n} rows and {d} columns: fewer samples than features. If each row should "
                       "be one embedding this is expected; if the array may be transposed (one embedding "
                       "per column), pass x.T.", ShapeWarning, stacklevel=2)
     results: dict[str, Any] = {}
-    skipped: dict[str, str] = {}
+    skipped: dict[str, Skip] = {}
     timings: dict[str, float] = {}
+    sizes = registry.Sizes(n=n, d=d, mode=mode, rank_of=lambda: _rank_of(emb, results.get("distance")))
+
+    def skip(name: str) -> bool:
+        """Record why ``name`` does not run (its first unmet requirement); True when it does not."""
+        found = registry.statistic(name).skip(sizes)
+        if found is not None:
+            skipped[name] = found
+        return found is not None
 
     def run(name: str, fn: Callable[[], Any], field: str | None = None) -> None:
         t0 = time.perf_counter()
@@ -339,37 +353,34 @@ def analyze(
         results["projections"], sliced_w2 = _proj.projection_tests_with_w2(
             projected, d, seed, alpha, dtype, None, with_w2)
         timings["projections"] = round(time.perf_counter() - t0, 6)
-    if "distance" in chosen:
-        if d < 2:
-            skipped["distance"] = "needs at least 2 features (the spectrum measures are undefined for one)"
-        else:
-            run("distance", lambda: _dist.distance_from_projections(
-                emb, directions, projected, rng=dist_seed, n_null=n_null, block_size=block_size,
-                per_direction=sliced_w2))
+    if "distance" in chosen and not skip("distance"):
+        run("distance", lambda: _dist.distance_from_projections(
+            emb, directions, projected, rng=dist_seed, n_null=n_null, block_size=block_size,
+            per_direction=sliced_w2))
 
-    if "principal_directions" in chosen and n < _MIN_SPLIT_SAMPLES and mode != "explicit":
-        skipped["principal_directions"] = (f"needs n_samples >= {_MIN_SPLIT_SAMPLES} (two halves of at "
-                                           f"least 20 rows); got n_samples={n}")
-    elif "principal_directions" in chosen:
+    if "principal_directions" in chosen and not skip("principal_directions"):
         from .stats.directions import principal_direction_test
 
         run("principal_directions", lambda: principal_direction_test(emb, alpha=alpha, rng=pca_seed,
                                                                      dtype=dtype))
-    multivariate = [t for t in chosen if t in _NEEDS_FULL_RANK or t == "royston"]
-    if multivariate:
-        rank = _rank_of(emb, results.get("distance"))
-        for name in multivariate:
-            reason = _skip_reason(name, n=n, d=d, rank=rank, mode=mode)
-            if reason is not None:
-                skipped[name] = reason
-                continue
+    # The rest run one by one: through their registry entry's runner where they have one, else here.
+    later = [t for t in chosen if t in _NEEDS_FULL_RANK or t == "royston" or _has_runner(t)]
+    if any(t in _NEEDS_FULL_RANK for t in later):
+        sizes.rank  # noqa: B018 - the spectrum once, before the tests that share it
+    for name in later:
+        if skip(name):
+            continue
+        entry = registry.statistic(name)
+        if entry.run is not None:
+            context = registry.RunContext(alpha=alpha, dtype=dtype, block_size=block_size, mode=mode,
+                                          rng=_stream(entry_seed, ALL_TESTS.index(name)),
+                                          n_resamples=n_resamples)
+            run(name, functools.partial(entry.run, emb, context))
+        else:
             run(name, _multivariate_runner(name, emb, dtype=dtype, block_size=block_size,
                                            n_resamples=n_resamples, rng=energy_seed, mode=mode,
                                            pursuit_seed=pursuit_seed))
-        rank_skips = [k for k, v in skipped.items() if "rank" in v or "n_samples" in v]
-        if rank_skips:
-            warnings.warn(f"Skipped {rank_skips}: {skipped[rank_skips[0]]}", RankDeficiencyWarning,
-                          stacklevel=2)
+    _warn_skips(skipped)
 
     return GaussianityReport(
         schema_version=SCHEMA_VERSION, gaussprobe_version=__version__, n_samples=n, n_features=d,
@@ -378,46 +389,38 @@ def analyze(
         timings=timings, **results)
 
 
+#: Tests that need a full-rank covariance (the covariance pass is shared with them).
+_NEEDS_FULL_RANK = frozenset(s.name for s in registry.STATISTICS if registry.FULL_RANK in s.requires)
+
+
+def _has_runner(name: str) -> bool:
+    return registry.statistic(name).run is not None
+
+
+def _stream(root: Any, index: int) -> Any:
+    """Child ``index`` of the seed sequence behind ``root``: one independent stream per test."""
+    import numpy as np
+
+    seq = root.bit_generator.seed_seq
+    return np.random.default_rng(np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, index)))
+
+
+def _warn_skips(skipped: Mapping[str, Skip]) -> None:
+    """One warning per warning class, naming the tests skipped for its codes and the first reason."""
+    by_class: dict[type[Warning], list[Skip]] = {}
+    for s in skipped.values():
+        if s.warning is not None:
+            by_class.setdefault(s.warning, []).append(s)
+    for cls, skips in by_class.items():
+        warnings.warn(f"Skipped {[s.test for s in skips]}: {skips[0].message}", cls, stacklevel=3)
+
+
 def _rank_of(emb: Embeddings, distance: Any) -> int:
     if distance is not None:
         return int(distance.rank)
     from .stats._moments import covariance_state, spectrum
 
     return spectrum(covariance_state(emb).covariance(), emb.xp).rank
-
-
-def _skip_reason(name: str, *, n: int, d: int, rank: int, mode: str) -> str | None:
-    if mode == "explicit":
-        return None  # a test asked for by name runs, and raises its own error where it is undefined
-    needs_rank = name in _NEEDS_FULL_RANK
-    if needs_rank and n <= d + 1:
-        return (f"needs n_samples >= n_features + 2 for a full-rank covariance and a defined null "
-                f"(n_samples={n}, n_features={d}); use gaussprobe.principal_projection(x, n_components=k) "
-                "with k <= n_samples - 2")
-    if needs_rank and rank < d:
-        return (f"covariance has numerical rank {rank} < n_features={d}; project onto the non-null subspace "
-                f"with gaussprobe.principal_projection(x, n_components={rank}) and run it on that")
-    if name == "royston" and mode != "explicit" and d > _ROYSTON_MAX_FEATURES:
-        return (f"not run at d={d} > {_ROYSTON_MAX_FEATURES}: Royston's test is not affine invariant, so no "
-                "exact Monte-Carlo null exists, and its chi2 (equivalent df) over-rejects at embedding "
-                "sizes (measured 8-27% at the 5% level for d = 64-128); name it in tests to run it anyway")
-    if name == "royston" and not 4 <= n <= 5000:
-        return f"Royston's test is defined for 4 <= n_samples <= 5000 (got n_samples={n})"
-    if name == "pursuit" and mode == "default":
-        from .stats import _null
-        from .stats.directions import DEFAULT_MAX_ITER, DEFAULT_RESTARTS, pursuit_flop
-
-        cost = pursuit_flop(n, d, 3, DEFAULT_RESTARTS, DEFAULT_MAX_ITER) * (_null.DEFAULT_NULL_DRAWS + 1)
-        if cost > _null.NULL_FLOP_BUDGET:
-            return (f"skipped by default: the search and its Monte-Carlo null would cost ~{cost:.2g} flop at "
-                    f"n={n}, d={d} (budget {_null.NULL_FLOP_BUDGET:.2g}); pass tests=[..., 'pursuit'] to run it")
-    if name == "henze_zirkler" and mode != "explicit":
-        from .stats.henze_zirkler import informative_at
-
-        informative, why = informative_at(n, d)
-        if not informative:
-            return f"not run: {why}"
-    return None
 
 
 def _mardia_skewness_by_default(n: int, d: int) -> bool:
@@ -463,5 +466,21 @@ def _multivariate_runner(name: str, emb: Embeddings, *, dtype: DTypeName, block_
 
     return lambda: energy_test(x, n_resamples=n_resamples, rng=rng, block_size=block_size, dtype=dtype)
 
+
+def _fields_mismatch() -> str | None:
+    """Why the report's statistic fields differ from the registry's (None when they match)."""
+    names = [f.name for f in dataclasses.fields(GaussianityReport)]
+    own = names[names.index("tests") + 1: names.index("skipped")]
+    expected = [f for f, _ in registry.REPORT_FIELDS]
+    hints = typing.get_type_hints(GaussianityReport, localns=registry.type_namespace())
+    if own != expected or any(hints[f] != (cls | None) for f, cls in registry.REPORT_FIELDS):
+        return (f"GaussianityReport's statistic fields {own} differ from the registry's {expected} (or their "
+                "types do); regenerate them with `python -m gaussprobe._schema --write`.")
+    return None
+
+
+#: Set when the generated fields are out of date: every report then refuses to be built (loudly),
+#: while the package still imports, so that the generator can rewrite them.
+_STALE_FIELDS = _fields_mismatch()
 
 __all__ = ["ALL_TESTS", "DEFAULT_TESTS", "SCHEMA_VERSION", "GaussianityReport", "analyze"]
