@@ -40,7 +40,7 @@ from ._warnings import GaussprobeWarning, RankDeficiencyWarning, SmallSampleWarn
 from .stats.coordinates import CoordinateNormalityResult
 from .stats.directions import LeastGaussianDirectionResult, PrincipalDirectionResult
 from .stats.distance import IsotropicDistanceResult
-from .stats.doornik_hansen import DoornikHansenResult
+from .stats.doornik_hansen import DoornikHansenResult, doornik_hansen
 from .stats.energy import EnergyTestResult
 from .stats.henze_zirkler import HenzeZirklerResult
 from .stats.mardia import MardiaResult
@@ -545,6 +545,10 @@ def _sliced_null_text(di: IsotropicDistanceResult) -> str:
     return f"null mean {format_value(sl.null_mean)}, 95% {format_value(sl.null_quantile_95)}"
 
 
+def _run_doornik_hansen(emb: Any, ctx: RunContext) -> DoornikHansenResult:
+    return doornik_hansen(emb, dtype=ctx.dtype)
+
+
 _MULTIVARIATE = "Multivariate normality tests"
 
 #: The registry, in ``ALL_TESTS`` order (the order of the report's fields and of the summary).
@@ -688,7 +692,7 @@ STATISTICS: tuple[Statistic, ...] = (
                          test_result=""),)),
     _entry(
         name="doornik_hansen", title=_MULTIVARIATE, function="gaussprobe.doornik_hansen", default=True,
-        requires=(FULL_RANK,), fields=(("doornik_hansen", DoornikHansenResult),),
+        requires=(FULL_RANK,), fields=(("doornik_hansen", DoornikHansenResult),), run=_run_doornik_hansen,
         metrics=(_pvalue("min_doornik_hansen_pvalue", "Doornik-Hansen p-value", "pvalue",
                          "p-value of the Doornik-Hansen omnibus test", test_result=""),)),
     _entry(

@@ -449,10 +449,6 @@ def _multivariate_runner(name: str, emb: Embeddings, *, dtype: DTypeName, block_
         from .stats.henze_zirkler import henze_zirkler
 
         return lambda: henze_zirkler(x, block_size=block_size, dtype=dtype)
-    if name == "doornik_hansen":
-        from .stats.doornik_hansen import doornik_hansen
-
-        return lambda: doornik_hansen(x, dtype=dtype)
     if name == "pursuit":
         from .stats.directions import least_gaussian_direction
 

@@ -256,3 +256,133 @@ def test_one_criteria_resolver_for_the_report_the_cli_and_the_pytest_helper(monk
     assert calls[0] == ((None,), {"only": True, "max_cv": 1.0})
     with pytest.raises(ValueError, match="did you mean 'max_cv'"):
         original(max_cvv=1.0)
+
+
+# ----------------------------------------------------------------- a statistic through its entry alone
+def test_a_statistic_runs_through_its_registry_entry(monkeypatch):
+    """Doornik-Hansen is defined by its module and its registry entry alone: analyze runs it through
+    the entry's runner, with its options and its own random stream."""
+    entry = registry.statistic("doornik_hansen")
+    assert entry.run is not None
+    seen = []
+    original = registry.doornik_hansen
+
+    def spy(x, **kw):
+        seen.append(kw)
+        return original(x, **kw)
+
+    monkeypatch.setattr(registry, "doornik_hansen", spy)
+    x = np.random.default_rng(0).standard_normal((200, 4))
+    rep = _analyze(x, rng=0, dtype="float32", tests=["doornik_hansen"])
+    assert seen == [{"dtype": "float32"}]
+    assert rep.doornik_hansen.pvalue == pytest.approx(gp.doornik_hansen(x, dtype="float32").pvalue)
+    assert "doornik_hansen" in rep.timings
+
+
+# ------------------------------------------------------------- a new statistic: one module, one entry
+_TOY_MODULE = '''"""A toy test: is the mean of the first coordinate zero (known unit variance)?"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from .._results import Result
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class ToyResult(Result):
+    """The toy test.
+
+    Attributes
+    ----------
+    statistic : float
+        sqrt(n) times the mean of the first coordinate.
+    pvalue : float
+        Its two-sided standard-normal p-value.
+    """
+
+    statistic: float
+    pvalue: float
+
+
+def toy(x, /, *, dtype="float64"):
+    """The toy test of ``x``."""
+    first = np.asarray(x, dtype=np.float64)[:, 0]
+    z = math.sqrt(first.size) * float(first.mean())
+    return ToyResult(statistic=z, pvalue=math.erfc(abs(z) / math.sqrt(2.0)))
+'''
+
+_TOY_ENTRY = '''    _entry(name="toy", title="Toy", function="gaussprobe.stats.toy.toy", default=False,
+           fields=(("toy", ToyResult),), run=lambda emb, ctx: toy(emb.storage, dtype=ctx.dtype),
+           metrics=(_pvalue("min_toy_pvalue", "toy p-value", "pvalue", "p-value of the toy test",
+                            test_result=""),)),
+'''
+
+_TOY_CHECK = '''
+import json, subprocess, sys, warnings
+import numpy as np
+import gaussprobe as gp
+from gaussprobe.render import to_html, to_markdown
+from gaussprobe.stats.toy import ToyResult
+
+warnings.simplefilter("ignore")
+x = np.random.default_rng(0).standard_normal((200, 3))
+x[:, 0] += 0.5
+rep = gp.analyze(x, rng=0, tests=["thin_shell", "toy"])
+assert type(rep.toy) is ToyResult and rep.tests == ("thin_shell", "toy")
+assert rep.toy.pvalue < 1e-6
+assert "toy p-value" in rep.summary() and "| toy p-value |" in to_markdown(rep) and "toy p-value" in to_html(rep, plots=False)
+out = rep.check(only=True, min_toy_pvalue=0.01)
+assert not out.passed and out.results[0].name == "min_toy_pvalue"
+loaded = gp.GaussianityReport.from_json(rep.to_json())
+assert loaded.to_json() == rep.to_json() and type(loaded.toy) is ToyResult
+assert gp.compare(rep, rep)["min_toy_pvalue"].verdict == "both fail"  # p < level in both
+assert "toy" in gp.analyze(x, rng=0, tests="all", n_projections=4, n_resamples=9).tests
+assert gp.analyze(x, rng=0).toy is None  # default=False
+from gaussprobe._schema import SCHEMA_PATH
+schema = json.loads(open(SCHEMA_PATH).read())
+assert schema["$defs"]["report"]["properties"]["toy"]["anyOf"][0] == {"$ref": "#/$defs/ToyResult"}
+import jsonschema
+jsonschema.Draft202012Validator(schema).validate(json.loads(rep.to_json()))
+from gaussprobe.cli import main
+np.save(sys.argv[1], x)
+assert main(["check", sys.argv[1], "--only", "--min-toy-pvalue", "0.01", "--tests", "toy", "-o", sys.argv[1] + ".txt"]) == 1
+print("ok")
+'''
+
+
+def test_a_new_statistic_is_one_module_and_one_entry(tmp_path):
+    """Add a toy test to a copy of the package: a module and a registry entry, then the generator.
+    Every surface then has it, and only the files listed in docs/report_schema.md changed."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("jsonschema")
+    source = Path(gp.__file__).parent
+    pkg = tmp_path / "gaussprobe"
+    shutil.copytree(source, pkg, ignore=shutil.ignore_patterns("__pycache__", "data"))
+    before = {p.relative_to(pkg): p.read_bytes() for p in pkg.rglob("*") if p.is_file()}
+    (pkg / "stats" / "toy.py").write_text(_TOY_MODULE, encoding="utf-8")
+    registry_py = pkg / "_registry.py"
+    text = registry_py.read_text(encoding="utf-8")
+    text = text.replace("from .stats.thin_shell import ThinShellResult\n",
+                        "from .stats.thin_shell import ThinShellResult\nfrom .stats.toy import ToyResult, toy\n")
+    anchor = "\n)\n\n#: Test names, in registry order"
+    assert anchor in text
+    registry_py.write_text(text.replace(anchor, "\n" + _TOY_ENTRY.rstrip("\n") + anchor), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    gen = subprocess.run([sys.executable, "-m", "gaussprobe._schema", "--write"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, check=False)
+    assert gen.returncode == 0, gen.stderr
+    changed = sorted(str(p) for p in (f.relative_to(pkg) for f in pkg.rglob("*") if f.is_file()
+                                      and "__pycache__" not in f.parts) if before.get(p) != (pkg / p).read_bytes())
+    assert changed == ["_registry.py", "criteria.py", "report.py", "report_schema.json", "stats/toy.py"]
+    run = subprocess.run([sys.executable, "-c", _TOY_CHECK, str(tmp_path / "x.npy")], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-3000:]
