@@ -31,7 +31,7 @@ import math
 import numbers
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, Literal
 
 from ._reference import Reference
@@ -797,11 +797,6 @@ def _check(statistics: tuple[Statistic, ...]) -> None:
 
 
 _check(STATISTICS)
-
-
-def criteria_descriptions() -> Mapping[str, str]:
-    """Criterion name -> what it measures (for help texts)."""
-    return {name: m.description for name, m in CRITERIA.items()}
 
 
 __all__ = [

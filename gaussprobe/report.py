@@ -241,9 +241,12 @@ def analyze(
         O(n^2 d) skewness fits a budget of ~2.5e11 flop (or the small-d tensor route applies).
         Tests that need a full-rank covariance (Mardia, Henze-Zirkler, Doornik-Hansen, energy) are
         skipped with a :class:`~gaussprobe.RankDeficiencyWarning` when ``n_samples <= n_features`` or
-        the covariance is singular (and Royston's test outside 4 <= n <= 5000); ``report.skipped``
-        records why. ``"all"`` runs every test that is defined for the data. Tests named explicitly
-        always run, and raise their own ``ValueError`` where they are undefined.
+        the covariance is singular; the principal directions below 40 rows with a
+        :class:`~gaussprobe.SmallSampleWarning`; Royston's test outside 4 <= n <= 5000 without one.
+        ``report.skipped`` records a ``Skip(test, code, message)`` for each, and the warning class
+        follows from the code (the requirements are those of the registry of statistics). ``"all"`` runs every test that is
+        defined for the data. Tests named explicitly always run, and raise their own ``ValueError``
+        where they are undefined.
     alpha : float
         Level used for pass fractions and rejected fractions.
     dtype : {"float64", "float32"}
