@@ -229,7 +229,7 @@ def test_requirements_are_checked_by_mode():
 
 
 # --------------------------------------------------------------------------------- one resolver
-def test_one_criteria_resolver_for_the_report_the_cli_and_the_pytest_helper(monkeypatch, tmp_path):
+def test_one_criteria_resolver_for_the_report_the_cli_and_assert_gaussian_like(monkeypatch, tmp_path):
     from gaussprobe import criteria
     from gaussprobe.cli import main
     from gaussprobe.testing import assert_gaussian_like

@@ -29,7 +29,7 @@ def test_one_default_everywhere(gauss_report):
     assert [r.name for r in default.results] == [r.name for r in named.results]
     from gaussprobe.criteria import resolve
 
-    assert resolve() == Criteria.preset(DEFAULT_PRESET)  # the one resolver of check, CLI and helper
+    assert resolve() == Criteria.preset(DEFAULT_PRESET)  # the one resolver of check, the CLI and assert_gaussian_like
 
 
 def test_gaussian_preset_is_bonferroni_over_calibrated_pvalues():
