@@ -127,7 +127,8 @@ class GaussianityReport(Result):
         >>> print(report.check(only=True, max_cv=0.01).passed)
         False
         """
-        from .criteria import resolve  # the one resolver, shared with the CLI and assert_gaussian_like
+        # the one resolver, shared with the CLI and assert_gaussian_like
+        from .criteria import resolve
 
         return resolve(criteria, only=only, **limits).evaluate(self)
 
