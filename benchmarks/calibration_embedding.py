@@ -92,7 +92,7 @@ def _mardia_field(field: str) -> Callable[[Any], tuple[float, str]]:
 
 
 def _skip_label(r: Any, top: str) -> str:
-    reason = r.skipped.get(top, "not run")
+    reason = str(r.skipped.get(top, "not run"))  # a Skip prints as its message
     reason = reason.removeprefix("skipped by default: ").removeprefix("not run: ")
     return "skipped: " + (reason if len(reason) <= 60 else reason[:57] + "...")
 

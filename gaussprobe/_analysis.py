@@ -33,10 +33,6 @@ import numpy as np
 from ._random import random_directions
 from ._validation import Embeddings, check_embeddings
 
-#: Tests that need a full-rank covariance (their whitening inverts it).
-NEEDS_FULL_RANK = frozenset({"mardia", "henze_zirkler", "doornik_hansen", "energy", "pursuit"})
-#: The principal-direction test splits the rows in two halves of at least 20.
-MIN_SPLIT_SAMPLES = 40
 
 
 @dataclasses.dataclass
@@ -44,7 +40,7 @@ class Outcome:
     """What a run produced: results by report field, skip reasons, and timings per step (seconds)."""
 
     results: dict[str, Any] = dataclasses.field(default_factory=dict)
-    skipped: dict[str, str] = dataclasses.field(default_factory=dict)
+    skipped: dict[str, Any] = dataclasses.field(default_factory=dict)  # test -> registry Skip
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
 
     step: Callable[[str], Any] | None = None
@@ -61,18 +57,19 @@ class Outcome:
 
 
 def run_analysis(emb: Embeddings, chosen: tuple[str, ...], mode: str, *, n_projections: int,
-                 alpha: float, block_size: int | None, n_null: int | None, n_resamples: int,
-                 seed: int | None,
-                 seeds: list[np.random.Generator], skip_reason: Callable[..., str | None],
+                 alpha: float, dtype: str, block_size: int | None, n_null: int | None, n_resamples: int,
+                 seed: int | None, seeds: list[np.random.Generator],
                  mardia_skewness: Callable[[int, int], bool],
                  step: Callable[[str], Any] | None = None) -> Outcome:
     """Run the passes for the tests in ``chosen`` and finish every statistic.
 
     ``seeds`` are the independent generators of the projections, the sliced null, the energy test, the
-    principal-direction split and the pursuit (in that order); ``skip_reason(name, n=, d=, rank=,
-    mode=)`` decides which multivariate tests are not run, ``mardia_skewness(n, d)`` whether the default
-    run computes Mardia's skewness; ``step(name)``, when given, is a context manager reporting progress.
+    principal-direction split, the pursuit and the root of the registry runners' streams (in that
+    order). Which tests are skipped, and why, is the registry's (:mod:`gaussprobe._registry`);
+    ``mardia_skewness(n, d)`` says whether the default run computes Mardia's skewness; ``step(name)``,
+    when given, is a context manager reporting progress.
     """
+    from . import _registry as registry
     from ._engine import executor_for
     from ._engine._states import Projector, RowValues, SecondMoments, spread_shift
     from .stats import _moments
@@ -81,24 +78,31 @@ def run_analysis(emb: Embeddings, chosen: tuple[str, ...], mode: str, *, n_proje
     from .stats.directions import _fold_labels, fold_moments_state, plan_principal_directions
     from .stats.projections import finish_projections
     from .stats.thin_shell import finish_thin_shell, norm_center
-    from .stats.univariate import default_columns_per_block
+    from .stats.univariate import ORDER_STATISTIC_POINTS, default_columns_per_block
 
-    proj_seed, dist_seed, energy_seed, pca_seed, pursuit_seed = seeds
+    proj_seed, dist_seed, energy_seed, pca_seed, pursuit_seed, entry_seed = seeds
     out = Outcome(step=step)
     n, d = emb.n_samples, emb.n_features
     ex = executor_for(emb, block_size=block_size)
+    rank_box: dict[str, int] = {}
+    sizes = registry.Sizes(n=n, d=d, mode=mode, rank_of=lambda: rank_box["rank"])  # type: ignore[arg-type]
+
+    def skipped(name: str) -> bool:
+        """Record why ``name`` does not run (its first unmet requirement); True when it does not."""
+        found = registry.statistic(name).skip(sizes)
+        if found is not None:
+            out.skipped[name] = found
+        return found is not None
 
     # ------------------------------------------------------------------ what the tests need
     wants_proj = "projections" in chosen or "distance" in chosen
-    pdt = "principal_directions" in chosen
-    if pdt and n < MIN_SPLIT_SAMPLES and mode != "explicit":
-        out.skipped["principal_directions"] = (f"needs n_samples >= {MIN_SPLIT_SAMPLES} (two halves of "
-                                               f"at least 20 rows); got n_samples={n}")
-        pdt = False
+    pdt = "principal_directions" in chosen and not skipped("principal_directions")
     if pdt:
         check_embeddings(emb, min_samples=_pdt_min)  # named explicitly: the test's own error
-    multivariate = [t for t in chosen if t in NEEDS_FULL_RANK or t == "royston"]
-    wants_cov = n > d and ("distance" in chosen or any(t in NEEDS_FULL_RANK for t in chosen))
+    needs_rank = frozenset(s.name for s in registry.STATISTICS if registry.FULL_RANK in s.requires)
+    later = [t for t in chosen if t in needs_rank or t == "royston" or registry.statistic(t).run is not None
+             or registry.statistic(t).second_pass is not None]
+    wants_cov = n > d and ("distance" in chosen or any(t in needs_rank for t in chosen))
     wants_mean = "thin_shell" in chosen
 
     # ------------------------------------------------------------------ row pass 1
@@ -146,24 +150,22 @@ def run_analysis(emb: Embeddings, chosen: tuple[str, ...], mode: str, *, n_proje
         full_moments = moments if moments is not None and moments.m2 is not None else None
 
         # ------------------------------------------------------------------ decisions after pass 1
-        rank = d
-        if multivariate:
+        if later:
             if full_moments is None:  # n <= d, or only Royston asked for: one more pass
                 with out.timed("covariance"):
                     full_moments = _moments.covariance_state(emb, block_size=block_size)
-            rank = _moments.spectrum(full_moments.covariance(), emb.xp, vectors=False).rank
-        runnable = []
-        for name in multivariate:
-            reason = skip_reason(name, n=n, d=d, rank=rank, mode=mode)
-            if reason is not None:
-                out.skipped[name] = reason
-            else:
-                runnable.append(name)
+            rank_box["rank"] = _moments.spectrum(full_moments.covariance(), emb.xp, vectors=False).rank
+        runnable = [name for name in later if not skipped(name)]
+        context = {name: registry.RunContext(alpha=alpha, dtype=dtype, block_size=block_size,  # type: ignore[arg-type]
+                                             mode=mode, n_resamples=n_resamples,  # type: ignore[arg-type]
+                                             rng=_stream(entry_seed, registry.ALL_TESTS.index(name)))
+                   for name in runnable}
 
         res_coordinates = None
         if col_sink is not None:  # the spilled columns first, so that their folder is freed early
             with out.timed("coordinates"):
-                res_coordinates = ex.data_column_tests(emb, block_size=data_cols, sink=col_sink)
+                res_coordinates = ex.data_column_tests(emb, block_size=data_cols, sink=col_sink,
+                                                       order_points=ORDER_STATISTIC_POINTS)
             ex.release(col_sink)
             col_sink = None
 
@@ -181,13 +183,14 @@ def run_analysis(emb: Embeddings, chosen: tuple[str, ...], mode: str, *, n_proje
             if mardia_plan["state"] is not None:
                 second["mardia"] = mardia_plan["state"]
                 rows_hint.append(mardia_plan["rows"])
-        if "doornik_hansen" in runnable:
-            from ._backend import block_rows_for
-            from .stats.doornik_hansen import power_sums_state
+        for name in runnable:  # the registry's one-state statistics join the second pass
+            entry = registry.statistic(name)
+            if entry.second_pass is not None:
+                from ._backend import block_rows_for
 
-            assert full_moments is not None
-            second["doornik_hansen"] = power_sums_state(emb, full_moments)
-            rows_hint.append(block_rows_for(d))
+                assert full_moments is not None
+                second[name] = entry.second_pass(emb, full_moments)
+                rows_hint.append(block_rows_for(d))
         pursuit_wh = None
         if "pursuit" in runnable:  # the search reads whitened rows on the host: gathered here
             from .stats._whiten import whiten
@@ -223,7 +226,7 @@ def run_analysis(emb: Embeddings, chosen: tuple[str, ...], mode: str, *, n_proje
             with out.timed("coordinates"):
                 warn_small_sample(n)
                 res = res_coordinates if res_coordinates is not None else ex.data_column_tests(
-                    emb, block_size=data_cols, sink=col_sink)
+                    emb, block_size=data_cols, sink=col_sink, order_points=ORDER_STATISTIC_POINTS)
                 out.results["coordinates"] = finish_coordinates(res, n=n, d=d, alpha=alpha)
         proj_res = None
         if wants_proj:
@@ -237,7 +240,7 @@ def run_analysis(emb: Embeddings, chosen: tuple[str, ...], mode: str, *, n_proje
                     m, floor = normal_cell_means(n)
                     cells = (ex.column_array(emb, m), floor)
                 proj_res = ex.sink_column_tests(sink, dtype=emb.float, block_size=proj_cols,
-                                                cell_means=cells)
+                                                cell_means=cells, order_points=ORDER_STATISTIC_POINTS)
                 if "projections" in chosen:
                     out.results["projections"] = finish_projections(
                         proj_res, n=n, n_features=d, seed=seed, alpha=alpha)
@@ -246,19 +249,15 @@ def run_analysis(emb: Embeddings, chosen: tuple[str, ...], mode: str, *, n_proje
             if spilled is not None:
                 ex.release(spilled)
 
-    if "distance" in chosen:
-        if d < 2:
-            out.skipped["distance"] = "needs at least 2 features (the spectrum measures are undefined for one)"
-        else:
-            from .stats.distance import finish_distance
-            from .stats.spectrum import centred_moments
+    if "distance" in chosen and not skipped("distance"):
+        from .stats.distance import finish_distance
+        from .stats.spectrum import centred_moments
 
-            with out.timed("distance"):
-                cm = centred_moments(emb, block_size=block_size,
-                                     state=full_moments if n > d else None)
-                assert proj_res is not None
-                out.results["distance"] = finish_distance(emb, cm, directions, proj_res.w2, rng=dist_seed,
-                                                          n_null=n_null)
+        with out.timed("distance"):
+            cm = centred_moments(emb, block_size=block_size, state=full_moments if n > d else None)
+            assert proj_res is not None
+            out.results["distance"] = finish_distance(emb, cm, directions, proj_res.w2, rng=dist_seed,
+                                                      n_null=n_null)
     if plan is not None:
         from .stats.directions import finish_principal_directions
 
@@ -268,12 +267,24 @@ def run_analysis(emb: Embeddings, chosen: tuple[str, ...], mode: str, *, n_proje
 
     # ------------------------------------------------------------------ multivariate tests
     for name in runnable:
+        entry = registry.statistic(name)
         with out.timed(name):
-            out.results[name] = _finish_multivariate(
-                name, emb, full_moments, pass2, mardia_plan, block_size=block_size,
-                n_resamples=n_resamples, energy_seed=energy_seed, pursuit_seed=pursuit_seed,
-                pursuit_wh=pursuit_wh)
+            if entry.finish is not None:
+                out.results[name] = entry.finish(emb, pass2[name].result(), context[name])
+            elif entry.run is not None:
+                out.results[name] = entry.run(emb, context[name])
+            else:
+                out.results[name] = _finish_multivariate(
+                    name, emb, full_moments, pass2, mardia_plan, block_size=block_size,
+                    n_resamples=n_resamples, energy_seed=energy_seed, pursuit_seed=pursuit_seed,
+                    pursuit_wh=pursuit_wh)
     return out
+
+
+def _stream(root: Any, index: int) -> Any:
+    """Child ``index`` of the seed sequence behind ``root``: one independent stream per test."""
+    seq = root.bit_generator.seed_seq
+    return np.random.default_rng(np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, index)))
 
 
 @contextmanager
@@ -324,10 +335,6 @@ def _finish_multivariate(name: str, emb: Embeddings, moments: Any, pass2: dict[s
             b1, b2 = _m._gram_route(mardia_plan["wh"], block_size, kernel)
         return _m._result(b1, b2, n=n, d=emb.n_features, covariance="biased", method=route, null="auto",
                           draws=_m.MAX_NULL_DRAWS, budget=None)
-    if name == "doornik_hansen":
-        from .stats.doornik_hansen import finish_doornik_hansen
-
-        return finish_doornik_hansen(pass2["doornik_hansen"].result(), n=n, d=emb.n_features)
     if name == "henze_zirkler":
         from .stats import _null
         from .stats.henze_zirkler import MAX_NULL_DRAWS, run_henze_zirkler
@@ -353,4 +360,4 @@ def _finish_multivariate(name: str, emb: Embeddings, moments: Any, pass2: dict[s
                                         whitened=(pursuit_wh, pass2["pursuit"].result()))
 
 
-__all__ = ["MIN_SPLIT_SAMPLES", "NEEDS_FULL_RANK", "Outcome", "run_analysis"]
+__all__ = ["Outcome", "run_analysis"]

@@ -1,11 +1,12 @@
 """Rebuild a :class:`~gaussprobe.report.GaussianityReport` from the dictionary of ``to_dict()``.
 
-The result classes are rebuilt generically from their dataclass field types (``typing.get_type_hints``):
-a nested dataclass becomes that class, ``np.ndarray`` a NumPy array (``null`` entries become NaN), a
-``float`` that was written as ``null`` (NaN or an infinity) becomes NaN, ``X | None`` keeps ``None``,
-``tuple[...]`` a tuple and ``dict[...]`` a dict. Only the report's own statistic fields, which are typed
-``Any`` so that the report module need not import every test, are named here, in :data:`RESULT_TYPES`.
-``GaussianityReport.from_json(r.to_json()).to_json() == r.to_json()`` holds for every report.
+The result classes are rebuilt generically from their dataclass field types (``typing.get_type_hints``,
+with the result classes of the registry of statistics in scope): a nested dataclass becomes that class,
+``np.ndarray`` a NumPy array (``null`` entries become NaN), a ``float`` that was written as ``null``
+(NaN or an infinity) becomes NaN, ``X | None`` keeps ``None``, ``tuple[...]`` a tuple and ``dict[...]``
+a dict. ``GaussianityReport.from_json(r.to_json()).to_json() == r.to_json()`` holds for every report.
+
+Reports of schema 1.x are migrated (:func:`migrate_1x`); other versions are refused with both named.
 """
 
 from __future__ import annotations
@@ -23,32 +24,25 @@ import numpy as np
 #: Keys that ``gaussprobe analyze --format json`` adds beside the report's own fields.
 CLI_KEYS = frozenset({"source", "notes"})
 
-
-@functools.lru_cache(maxsize=1)
-def result_types() -> dict[str, type]:
-    """The result class of each statistic field of the report (those fields are typed ``Any``)."""
-    from .stats.coordinates import CoordinateNormalityResult
-    from .stats.directions import LeastGaussianDirectionResult, PrincipalDirectionResult
-    from .stats.distance import IsotropicDistanceResult
-    from .stats.doornik_hansen import DoornikHansenResult
-    from .stats.energy import EnergyTestResult
-    from .stats.henze_zirkler import HenzeZirklerResult
-    from .stats.mardia import MardiaResult
-    from .stats.projections import ProjectionNormalityResult
-    from .stats.royston import RoystonResult
-    from .stats.thin_shell import ThinShellResult
-
-    return {"thin_shell": ThinShellResult, "thin_shell_centered": ThinShellResult,
-            "coordinates": CoordinateNormalityResult, "projections": ProjectionNormalityResult,
-            "distance": IsotropicDistanceResult, "principal_directions": PrincipalDirectionResult,
-            "pursuit": LeastGaussianDirectionResult, "mardia": MardiaResult,
-            "henze_zirkler": HenzeZirklerResult, "royston": RoystonResult,
-            "doornik_hansen": DoornikHansenResult, "energy": EnergyTestResult}
+#: How the skip messages of schema 1.x begin, and the code each stands for (the 1.x wording is fixed:
+#: it is only read here, to migrate reports written before skips carried codes).
+_LEGACY_SKIP_CODES = (
+    ("needs n_samples >= n_features + 2", "too_few_samples"),
+    ("covariance has numerical rank", "rank_deficient"),
+    ("needs at least 2 features", "too_few_features"),
+    ("needs n_samples >= 40", "split_too_small"),
+    ("Royston's test is defined for", "outside_sample_range"),
+    ("not run at d=", "not_calibrated"),
+    ("skipped by default: the search", "over_budget"),
+    ("not run: ", "not_informative"),
+)
 
 
 @functools.lru_cache(maxsize=64)
 def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    from ._registry import type_namespace
+
+    return typing.get_type_hints(cls, localns=type_namespace())
 
 
 def _fail(path: str, expected: str, value: Any) -> typing.NoReturn:
@@ -149,11 +143,8 @@ def convert(tp: Any, value: Any, path: str) -> Any:
     return value
 
 
-def build(cls: type, data: Any, path: str, overrides: Mapping[str, type] | None = None) -> Any:
-    """An instance of the dataclass ``cls`` from ``data``, each field converted by its annotation.
-
-    ``overrides`` gives the class of fields annotated ``Any`` (the report's statistic fields).
-    """
+def build(cls: type, data: Any, path: str) -> Any:
+    """An instance of the dataclass ``cls`` from ``data``, each field converted by its annotation."""
     if not isinstance(data, dict):
         _fail(path or cls.__name__, f"an object ({cls.__name__})", data)
     hints = _hints(cls)
@@ -173,12 +164,34 @@ def build(cls: type, data: Any, path: str, overrides: Mapping[str, type] | None 
                        "from `GaussianityReport.to_json()` or `gaussprobe analyze --format json`.")
                 raise ValueError(msg)
             continue
-        tp = hints[name]
-        if overrides and name in overrides and tp is Any and data[name] is not None:
-            kwargs[name] = build(overrides[name], data[name], sub)
-        else:
-            kwargs[name] = convert(tp, data[name], sub)
+        kwargs[name] = convert(hints[name], data[name], sub)
     return cls(**kwargs)
+
+
+def _major(version: Any) -> str:
+    return str(version).split(".", 1)[0]
+
+
+def migrate_1x(data: Mapping[str, Any], schema_version: str) -> dict[str, Any]:
+    """A report of schema 1.x in the layout of ``schema_version`` (2.x).
+
+    1.x wrote ``skipped`` as ``{test: message}``; each message becomes a ``Skip`` object
+    ``{test, code, message}`` with the code its (fixed) 1.x wording stands for, or ``"unknown"``.
+    Fields added since 1.0 are absent and take their defaults (None for the stored QQ points).
+    """
+    out = dict(data)
+    skipped = data.get("skipped", {})
+    if isinstance(skipped, Mapping):
+        migrated = {}
+        for test, reason in skipped.items():
+            if isinstance(reason, str):
+                code = next((c for start, c in _LEGACY_SKIP_CODES if reason.startswith(start)), "unknown")
+                migrated[test] = {"test": test, "code": code, "message": reason}
+            else:
+                migrated[test] = reason
+        out["skipped"] = migrated
+    out["schema_version"] = schema_version
+    return out
 
 
 def report_from_dict(cls: type, data: Any, schema_version: str) -> Any:
@@ -196,15 +209,17 @@ def report_from_dict(cls: type, data: Any, schema_version: str) -> Any:
                f"with keys {sorted(data)[:8]}.")
         raise ValueError(msg)
     version = data["schema_version"]
-    if version != schema_version:
+    if _major(version) == "1" and _major(schema_version) == "2":
+        data = migrate_1x(data, schema_version)
+    elif _major(version) != _major(schema_version):
         written = data.get("gaussprobe_version", "unknown")
         msg = (f"This report has schema_version {version!r} (written by gaussprobe {written}), but this "
-               f"gaussprobe reads schema_version {schema_version!r}; there is no migration between the "
-               "two. Analyse the embeddings again with this version, or load the report with the "
-               "gaussprobe version that wrote it.")
+               f"gaussprobe reads schema_version {schema_version!r} (and migrates 1.x); there is no "
+               "migration from that version. Analyse the embeddings again with this version, or load the "
+               "report with the gaussprobe version that wrote it.")
         raise ValueError(msg)
     own = {k: v for k, v in data.items() if k not in CLI_KEYS}
-    return build(cls, own, "", overrides=result_types())
+    return build(cls, own, "")
 
 
-__all__ = ["CLI_KEYS", "build", "convert", "report_from_dict", "result_types"]
+__all__ = ["CLI_KEYS", "build", "convert", "migrate_1x", "report_from_dict"]

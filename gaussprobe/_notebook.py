@@ -1,8 +1,9 @@
 """Jupyter views of reports and results: a short ``repr``, an HTML table with inline plots, DataFrames.
 
-Nothing here computes a statistic. The rows of a report's table are :func:`gaussprobe.render.metrics`
-(the rows of the Markdown and HTML reports), the plots are :func:`gaussprobe.plotting.report_figures`,
-and the verdict is :meth:`GaussianityReport.check` with the default preset. A single result is shown
+Nothing here computes a statistic. The rows of a report's table are :func:`gaussprobe.render.rows`
+(the rows of the summary, Markdown and HTML reports, from the registry of statistics), the plots are
+:func:`gaussprobe.plotting.report_figures`, and the verdict is :meth:`GaussianityReport.check` with the
+default preset. A single result is shown
 as the rows of its part of the report (when it is one), a table of its scalar fields and the plots
 its values allow. matplotlib and pandas are imported only here, inside the functions that need them;
 without matplotlib the HTML simply has no plots.
@@ -20,19 +21,6 @@ import numpy as np
 
 from ._results import Result, bounded
 
-#: The report field that each result class fills: its summary rows and plots are that part's.
-_SECTIONS: dict[str, str] = {
-    "CoordinateNormalityResult": "coordinates",
-    "ProjectionNormalityResult": "projections",
-    "IsotropicDistanceResult": "distance",
-    "PrincipalDirectionResult": "principal_directions",
-    "LeastGaussianDirectionResult": "pursuit",
-    "MardiaResult": "mardia",
-    "HenzeZirklerResult": "henze_zirkler",
-    "RoystonResult": "royston",
-    "DoornikHansenResult": "doornik_hansen",
-    "EnergyTestResult": "energy",
-}
 _BOX = "font-size:13px;line-height:1.35;max-width:980px"
 _TABLE = "border-collapse:collapse;margin:4px 0"
 _CELL = "padding:2px 8px;border-bottom:1px solid #e5e7eb;text-align:left;vertical-align:top"
@@ -90,9 +78,7 @@ def report_repr(report: Any) -> str:
 
 # ------------------------------------------------------------------------------------------- HTML
 def _metrics_table(rows: Iterable[Any]) -> str:
-    """The summary rows (:class:`gaussprobe.render.Metric`) as a table, one header row per section."""
-    from .render import _fmt
-
+    """The summary rows (:class:`gaussprobe.render.Row`) as a table, one header row per section."""
     out = [(f'<table style="{_TABLE}"><thead><tr><th style="{_CELL}">statistic</th>'
             f'<th style="{_NUM}">value</th><th style="{_CELL}">exact Gaussian, same n and d: '
             "mean [95% band]</th></tr></thead><tbody>")]
@@ -101,15 +87,16 @@ def _metrics_table(rows: Iterable[Any]) -> str:
         if m.section != section:
             section = m.section
             out.append(f'<tr><th colspan="3" style="{_CELL}">{_esc(section)}</th></tr>')
-        out.append(f'<tr><td style="{_CELL}">{_esc(m.name)}</td><td style="{_NUM}">{_esc(_fmt(m.value))}</td>'
-                   f'<td style="{_CELL}">{_esc(m.reference)}</td></tr>')
+        reference = f"{m.reference}: {m.note}" if m.note else m.reference
+        out.append(f'<tr><td style="{_CELL}">{_esc(m.name)}</td><td style="{_NUM}">{_esc(m.text)}</td>'
+                   f'<td style="{_CELL}">{_esc(reference)}</td></tr>')
     out.append("</tbody></table>")
     return "".join(out)
 
 
 def _check_html(outcome: Any, label: str = "") -> str:
     """The verdict line and one row per criterion (failures first), as the HTML report has them."""
-    from .render import _fmt, _status_word
+    from .render import _status_word, check_rows
 
     if not outcome.results:
         return '<div style="color:#b3261e;font-weight:600">Check: no criteria were set (FAIL)</div>'
@@ -119,14 +106,13 @@ def _check_html(outcome: Any, label: str = "") -> str:
            (f'<table style="{_TABLE}"><thead><tr><th style="{_CELL}">criterion</th>'
             f'<th style="{_NUM}">observed</th><th style="{_NUM}">limit</th><th style="{_CELL}">result</th>'
             "</tr></thead><tbody>")]
-    for r in sorted(outcome.results, key=lambda r: r.passed):
-        op = "&le;" if r.kind == "max" else "&ge;"
+    for r, op, observed, limit in check_rows(outcome):
         word = _status_word(r, "" if r.passed else "FAIL")
         style = "color:#126b2f" if r.passed else "color:#b3261e;font-weight:600"
         note = f'<br><small style="{_MUTED}">{_esc(r.note)}</small>' if getattr(r, "note", "") else ""
         out.append(f'<tr><td style="{_CELL}"><code>{_esc(r.name)}</code></td>'
-                   f'<td style="{_NUM}">{_esc(_fmt(r.observed))}</td>'
-                   f'<td style="{_NUM}">{op} {_esc(_fmt(r.limit))}</td>'
+                   f'<td style="{_NUM}">{_esc(observed)}</td>'
+                   f'<td style="{_NUM}">{_esc(op)} {_esc(limit)}</td>'
                    f'<td style="{_CELL}"><span style="{style}">{_esc(word)}</span>{note}</td></tr>')
     out.append("</tbody></table>")
     return "".join(out)
@@ -163,7 +149,7 @@ def report_html(report: Any, *, plots: bool = True) -> str:
     notebook; every string is HTML-escaped.
     """
     from .criteria import DEFAULT_PRESET
-    from .render import _provenance, _skipped, metrics
+    from .render import _provenance, rows, skipped_lines
 
     parts = [f'<div class="gaussprobe-report" style="{_BOX}">',
              (f'<div><b>{_esc(type(report).__name__)}</b> <span style="{_MUTED}">'
@@ -173,11 +159,11 @@ def report_html(report: Any, *, plots: bool = True) -> str:
         parts.append(f'<div style="color:#b3261e">Check not available: {_esc(why)}</div>')
     else:
         parts.append(_check_html(outcome, f" (preset {DEFAULT_PRESET!r})"))
-    parts.append(_metrics_table(metrics(report)))
-    skipped = _skipped(report)
+    parts.append(_metrics_table(rows(report)))
+    skipped = skipped_lines(report)
     if skipped:
         parts.append('<div><b>Skipped</b></div><ul style="margin:2px 0">'
-                     + "".join(f"<li><b>{_esc(k)}</b>: {_esc(v)}</li>" for k, v in skipped.items())
+                     + "".join(f"<li><b>{_esc(k)}</b>: {_esc(v)}</li>" for k, v in skipped)
                      + "</ul>")
     if plots:
         from .plotting import report_figures
@@ -190,12 +176,14 @@ def report_html(report: Any, *, plots: bool = True) -> str:
 def _as_report(result: Any) -> Any:
     """A stand-in report holding only ``result`` in its field, so that the report's rows and plots of
     that part can be drawn from it; None when the result is not a part of a report."""
-    name = type(result).__name__
-    section = _SECTIONS.get(name)
-    if name == "ThinShellResult":
-        section = "thin_shell_centered" if getattr(result, "centered", False) else "thin_shell"
-    if section is None:
+    from ._registry import REPORT_FIELDS
+
+    fields = [field for field, cls in REPORT_FIELDS if type(result) is cls]
+    if not fields:
         return None
+    section = fields[0]
+    if len(fields) > 1 and getattr(result, "centered", False):  # the centred thin shell
+        section = fields[1]
     return types.SimpleNamespace(**{section: result}, n_samples=getattr(result, "n_samples", None),
                                  n_features=getattr(result, "n_features", None),
                                  alpha=getattr(result, "alpha", None) or 0.05)
@@ -210,7 +198,7 @@ def _plot_source(result: Any) -> Any:
 
 def _cell(value: Any) -> tuple[str, bool]:
     """The escaped text of one scalar field and whether it is a number (right-aligned)."""
-    from .render import _fmt
+    from ._registry import format_value as _fmt
 
     if isinstance(value, (bool, np.bool_)):
         return _esc(bool(value)), False
@@ -225,7 +213,7 @@ def _scalar_rows(result: Any, prefix: str = "") -> tuple[list[tuple[str, str, bo
     """``(rows, arrays)``: one ``(name, text, numeric)`` row per scalar field (nested results with
     scalar fields only are flattened as ``field.sub``; a reference band is one row) and the array fields
     as ``name (shape)``."""
-    from .render import _band
+    from ._registry import format_band as _band
 
     rows: list[tuple[str, str, bool]] = []
     arrays: list[str] = []
@@ -237,7 +225,7 @@ def _scalar_rows(result: Any, prefix: str = "") -> tuple[list[tuple[str, str, bo
         if isinstance(value, np.ndarray):
             arrays.append(f"{name} {value.shape}")
         elif isinstance(value, Result) and {"mean", "low", "high"} <= {g.name for g in dataclasses.fields(value)}:  # type: ignore[arg-type]
-            rows.append((name, _esc(_band(value)), False))
+            rows.append((name, _esc(_band(value)), False))  # type: ignore[arg-type]
         elif isinstance(value, Result) and not prefix and not any(
                 isinstance(getattr(value, g.name), Result) for g in dataclasses.fields(value)):  # type: ignore[arg-type]
             sub_rows, sub_arrays = _scalar_rows(value, f"{name}.")
@@ -283,7 +271,7 @@ def result_html(result: Any, *, plots: bool = True) -> str:
     (folded away under the rows when those are shown), the names and shapes of its arrays, and the
     plots its values allow (with matplotlib). Every string is HTML-escaped.
     """
-    from .render import metrics
+    from .render import rows as summary_rows
 
     name = type(result).__name__
     parts = [f'<div class="gaussprobe-result" style="{_BOX}">', f"<div><b>{_esc(name)}</b></div>"]
@@ -291,7 +279,7 @@ def result_html(result: Any, *, plots: bool = True) -> str:
         parts += [_check_html(result), "</div>"]
         return "\n".join(parts)
     stand_in = _as_report(result)
-    summary = metrics(stand_in) if stand_in is not None else []
+    summary = summary_rows(stand_in) if stand_in is not None else []
     rows, arrays = _scalar_rows(result)
     if summary:
         parts.append(_metrics_table(summary))

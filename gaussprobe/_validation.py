@@ -17,7 +17,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from ._backend import backend_name, float_dtype, is_torch, namespace_of, row_blocks
+from ._backend import backend_name, float_dtype, is_torch, namespace_of, row_blocks, to_numpy
 from ._typing import Array, ArrayLike, DTypeName
 
 MIN_SAMPLES = 8
@@ -467,7 +467,7 @@ def _value_range(arr: Array, xp: Any) -> tuple[float, float]:
         return float(np.min(lows)), float(np.max(highs))
     if is_torch(arr):
         lo, hi = arr.aminmax()
-        host = _host(xp.stack([lo, hi]))
+        host = to_numpy(xp.stack([lo, hi]))
         return float(host[0]), float(host[1])
     lo_hi = (float(xp.min(arr)), float(xp.max(arr)))  # other libraries: NaN in min/max is unspecified
     if math.isfinite(lo_hi[0]) and math.isfinite(lo_hi[1]) and not bool(xp.all(xp.isfinite(arr))):
@@ -503,7 +503,7 @@ def _check_finite(arr: Array, xp: Any, name: str, value_range: tuple[float, floa
         ok = xp.isfinite(arr[a:b, :])
         if bool(xp.all(ok)):
             continue
-        bad = np.asarray(_host(~ok))
+        bad = np.asarray(to_numpy(~ok))
         rows = np.nonzero(bad.any(axis=1))[0] + a
         n_bad_rows += int(rows.size)
         bad_rows.extend(int(r) for r in rows[: max(0, 10 - len(bad_rows))])
@@ -514,13 +514,6 @@ def _check_finite(arr: Array, xp: Any, name: str, value_range: tuple[float, floa
            f"{sorted(bad_cols)[:10]}). Statistics of non-finite values are undefined: drop those rows "
            "(e.g. x[np.isfinite(x).all(axis=1)]) or fix the encoder that produced them.")
     raise ValueError(msg)
-
-
-def _host(a: Array) -> np.ndarray:
-    if is_torch(a):
-        host: np.ndarray = a.detach().cpu().numpy()
-        return host
-    return np.asarray(a)
 
 
 def check_nonconstant(variances: np.ndarray, *, name: str = "x", what: str = "coordinate tests") -> None:

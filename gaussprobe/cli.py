@@ -340,13 +340,14 @@ def _analyze(x: Any, args: argparse.Namespace, notes: list[str]) -> Any:
         category = next(w.category.__name__ for w in caught if " ".join(str(w.message).split()) == text)
         note = f"{category}: {text}"
         notes.append(note)
-        if _restates_skips(text, report.skipped) and (summary_shown or console.level >= 2):
+        skips = {test: str(skip) for test, skip in report.skipped.items()}
+        if _restates_skips(text, skips) and (summary_shown or console.level >= 2):
             console.shown.add(note)  # said by the summary, or by the verbose skip lines below
             continue
         console.warn(note, text)
     by_reason: dict[str, list[str]] = {}
-    for test, reason in report.skipped.items():
-        by_reason.setdefault(reason, []).append(test)
+    for test, skip in report.skipped.items():
+        by_reason.setdefault(str(skip), []).append(test)
     for reason, tests in by_reason.items():
         console.detail(f"skipped {', '.join(tests)}: {reason}")
     return report
@@ -477,7 +478,7 @@ def resolve_criteria(args: argparse.Namespace) -> tuple[Any, str, dict[str, Any]
     the limits from the file and the flags. Returns ``(Criteria, description of the source, analysis
     options from the file)``.
     """
-    from .criteria import DEFAULT_PRESET, Criteria
+    from .criteria import DEFAULT_PRESET, Criteria, resolve
 
     table: dict[str, Any] | None = None
     where = ""
@@ -522,11 +523,11 @@ def resolve_criteria(args: argparse.Namespace) -> tuple[Any, str, dict[str, Any]
                 msg = ("--only needs at least one limit to check, e.g. `gaussprobe check emb.npy --only "
                        "--max-cv 0.2` (see `gaussprobe check --help` for the limit flags); got none")
                 raise UsageError(msg)
-            crit = Criteria.from_mapping({**file_limits, **flags})
+            crit = resolve(None, only=True, **{**file_limits, **flags})
             desc = "only the limits given (--only, no preset)"
         else:
             name = args.preset or (str(file_preset) if file_preset is not None else DEFAULT_PRESET)
-            crit = Criteria.preset(name, **{**file_limits, **flags})
+            crit = resolve(name, **{**file_limits, **flags})
             origin = "" if args.preset else f" from {where}" if file_preset is not None else " (default)"
             desc = f"preset {name!r}{origin}"
     except (ValueError, TypeError) as exc:

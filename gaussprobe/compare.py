@@ -1,9 +1,9 @@
 """``compare(baseline, candidate)``: did a candidate encoder become less Gaussian than a baseline?
 
-Every criterion metric of :mod:`gaussprobe.criteria` (its ``_METRICS`` table: where the value lives and
-which side is good) is read from both reports, and the change is judged against what sampling noise at
-the two sample sizes explains (the noise rule per metric is in :data:`NOISE_RULES` and
-``docs/compare.md``). The family-wise rate of false regressions is at most ``alpha`` (Bonferroni over
+Every criterion metric of the registry of statistics (:data:`gaussprobe._registry.CRITERIA`: where the
+value lives, which side is worse and its noise rule) is read from both reports, and the change is judged
+against what sampling noise at the two sample sizes explains (the noise rule per metric is in
+:data:`NOISE_RULES` and ``docs/compare.md``). The family-wise rate of false regressions is at most ``alpha`` (Bonferroni over
 the metrics judged for noise). Only the verdict ``"regression"`` fails the comparison.
 """
 
@@ -22,32 +22,24 @@ from typing import Any
 import numpy as np
 
 from . import _progress
+from ._backend import to_numpy
+from ._registry import CRITERIA, Metric
 from ._results import Result
-from .criteria import _METRICS
 from .report import GaussianityReport
 
-#: How each metric's noise is judged: "pvalue" (uniform under the null: the level rule), "reference"
-#: (the Gaussian reference band the report carries at its own (n, d)), "pass_fraction" (binomial
-#: reference of a count of per-coordinate or per-direction tests, widened for their dependence),
-#: "coordinate_null" (the Gaussian null of one coordinate's statistic, averaged over the coordinates),
-#: "sliced_null" (the sliced distance's own Monte-Carlo null at the same directions).
-NOISE_RULES: dict[str, str] = {
-    "max_cv": "reference", "max_cv_centered": "reference", "max_cv_ratio": "reference",
-    "max_ad_mean": "coordinate_null", "min_ad_pass_fraction": "pass_fraction",
-    "min_dp_mean_pvalue": "coordinate_null", "min_dp_pass_fraction": "pass_fraction",
-    "max_projection_rejected_fraction": "pass_fraction", "min_projection_pvalue": "pvalue",
-    "min_coordinate_pvalue": "pvalue", "max_isotropic_distance": "reference",
-    "max_sliced_excess": "sliced_null", "min_sphericity_pvalue": "pvalue",
-    "min_mardia_skewness_pvalue": "pvalue", "min_mardia_kurtosis_pvalue": "pvalue",
-    "min_principal_direction_pvalue": "pvalue", "min_pursuit_pvalue": "pvalue",
-}
-_REFERENCE_FIELDS = {"max_cv": "thin_shell.cv_reference",
-                     "max_cv_centered": "thin_shell_centered.cv_reference",
-                     "max_cv_ratio": "thin_shell_centered.cv_ratio_reference",
-                     "max_isotropic_distance": "distance.bures_wasserstein.normalized_reference"}
+#: How each metric's noise is judged (the registry's ``noise`` of each criterion): "pvalue" (uniform
+#: under the null: the level rule), "reference" (the Gaussian reference band the report carries at its
+#: own (n, d)), "pass_fraction" (binomial reference of a count of per-coordinate or per-direction tests,
+#: widened for their dependence), "coordinate_null" (the Gaussian null of one coordinate's statistic,
+#: averaged over the coordinates), "sliced_null" (the sliced distance's own Monte-Carlo null at the same
+#: directions).
+NOISE_RULES: dict[str, str] = {name: str(m.noise) for name, m in CRITERIA.items()}
 #: Smooth statistics whose bootstrap spread is consistent away from the null: with both embeddings at
 #: hand the noise is the larger of the reference spread and the bootstrap spread.
 _BOOTSTRAPPED = ("max_cv", "max_cv_centered", "max_cv_ratio", "max_isotropic_distance", "max_sliced_excess")
+if not set(_BOOTSTRAPPED) <= set(CRITERIA):  # pragma: no cover - a renamed criterion fails loudly here
+    _msg = f"bootstrapped metrics {sorted(set(_BOOTSTRAPPED) - set(CRITERIA))} are not in the registry"
+    raise RuntimeError(_msg)
 #: z of the 95% band's half-width (a band's spread is (high - low) / (2 * 1.96)).
 _Z95 = 1.959963984540054
 #: Gaussian values drawn per sample size for the null of one coordinate's A^2 and D'Agostino p-value.
@@ -257,25 +249,7 @@ def _options_of(report: GaussianityReport) -> dict[str, Any]:
             "dtype": report.compute_dtype, "tests": tests}
 
 
-def _host(x: Any) -> np.ndarray:
-    from ._backend import to_numpy
-
-    try:
-        return np.asarray(to_numpy(x))
-    except Exception:  # noqa: BLE001 - array-likes (lists, DataFrames) that to_numpy does not know
-        return np.asarray(x)
-
-
 # ------------------------------------------------------------------------------ noise models
-def _path(report: Any, path: str) -> Any:
-    obj = report
-    for part in path.split("."):
-        if obj is None:
-            return None
-        obj = getattr(obj, part, None)
-    return obj
-
-
 def _finite(v: Any) -> bool:
     return v is not None and isinstance(v, (int, float)) and math.isfinite(v)
 
@@ -362,7 +336,7 @@ def _noise_of(name: str, side: _Side) -> tuple[float, float, str] | None:
     rule = NOISE_RULES.get(name)
     rep = side.report
     if rule == "reference":
-        ms = _band_spread(_path(rep, _REFERENCE_FIELDS[name]))
+        ms = _band_spread(CRITERIA[name].reference_of(rep))
         return None if ms is None else (*ms, "Gaussian reference band at this (n, d)")
     if rule == "pass_fraction":
         if name == "max_projection_rejected_fraction":
@@ -374,8 +348,7 @@ def _noise_of(name: str, side: _Side) -> tuple[float, float, str] | None:
             q, k, what = rejected_fraction_reference(rep.n_samples, proj.n_projections, proj.alpha).mean, \
                 proj.n_projections, "projections"
         else:
-            field = "ad_pass_fraction_reference" if name == "min_ad_pass_fraction" else "dp_pass_fraction_reference"
-            ref = getattr(rep.coordinates, field, None)
+            ref = CRITERIA[name].reference_of(rep)
             if ref is None or not _finite(ref.mean):
                 return None
             q, k, what = float(ref.mean), rep.n_features, "coordinates"
@@ -432,7 +405,7 @@ def _bootstrap_spreads(side: _Side, *, n_bootstrap: int, seed: Any, budget: floa
                           n_null=0)
             bar.advance()
             for name in _BOOTSTRAPPED:
-                v = _METRICS[name].getter(rep)
+                v = CRITERIA[name].value(rep)
                 if name == "max_sliced_excess":
                     null_mean = getattr(getattr(side.report.distance, "sliced", None), "null_mean", None)
                     sliced = getattr(rep.distance, "sliced", None)
@@ -457,10 +430,10 @@ def _tolerances(tolerance: Mapping[str, float] | None) -> dict[str, float]:
     out = {}
     for key, value in tolerance.items():
         name = str(key).replace("-", "_")
-        if name not in _METRICS:
-            close = difflib.get_close_matches(name, list(_METRICS), 1)
+        if name not in CRITERIA:
+            close = difflib.get_close_matches(name, list(CRITERIA), 1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            msg = f"Unknown metric {key!r} in `tolerance`{hint}; the metrics are {list(_METRICS)}."
+            msg = f"Unknown metric {key!r} in `tolerance`{hint}; the metrics are {list(CRITERIA)}."
             raise ValueError(msg)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
             msg = f"Tolerance of {name} must be a finite number >= 0 (allowed worsening); got {value!r}."
@@ -544,7 +517,7 @@ def compare(
         if report is None:
             with _progress.step(f"analyze the {which}"):
                 report = analyze(x, rng=rng, **opts)
-            x = _host(x)
+            x = to_numpy(x)
         sides.append(_Side(report=report, x=x, source=source))
     base, cand = sides
     notes += [f"the reports differ in {key} ({getattr(base.report, key)} vs {getattr(cand.report, key)}); "
@@ -555,8 +528,8 @@ def compare(
 
     # First pass: values, and which metrics have a noise rule on both sides.
     rows = []
-    for name, metric in _METRICS.items():
-        vb, vc = metric.getter(base.report), metric.getter(cand.report)
+    for name, metric in CRITERIA.items():
+        vb, vc = metric.value(base.report), metric.value(cand.report)
         vb = vb if vb is not None and math.isfinite(vb) else None
         vc = vc if vc is not None and math.isfinite(vc) else None
         rule = NOISE_RULES.get(name, "none")
@@ -580,12 +553,11 @@ def compare(
 
     out = []
     for name, metric, vb, vc, rule, noise in rows:
-        common: dict[str, Any] = {"name": name, "description": metric.description, "kind": metric.kind, "test": metric.test,
+        common: dict[str, Any] = {"name": name, "description": metric.description, "kind": metric.kind, "test": metric.field,
                   "baseline": vb, "candidate": vc, "tolerance": tol.get(name, 0.0)}
         if vb is None or vc is None:
             missing = [(w, s) for w, s, v in (("baseline", base, vb), ("candidate", cand, vc)) if v is None]
-            why = "; ".join(f"{w}: {s.report.skipped.get(metric.test) or _missing_note(s.report, metric)}"
-                            for w, s in missing)
+            why = "; ".join(f"{w}: {_missing_note(s.report, metric)}" for w, s in missing)
             out.append(MetricComparison(**common, difference=None, worsening=None, noise=rule, baseline_spread=None,
                                         candidate_spread=None, z=None, threshold=None, beyond_noise=None,
                                         verdict="not computed", note=why))
@@ -648,12 +620,13 @@ def compare(
                             candidate_source=cand.source, notes=tuple(notes))
 
 
-def _missing_note(report: GaussianityReport, metric: Any) -> str:
-    from .criteria import _resolve
-
-    res = _resolve(report, metric.test_path)
+def _missing_note(report: GaussianityReport, metric: Metric) -> str:
+    skip = report.skipped.get(metric.test)
+    if skip is not None:
+        return skip.message
+    res = metric.test_result_of(report)
     note = getattr(res, "note", "") if res is not None else ""
-    return note or ("not run" if getattr(report, metric.test, None) is None else "undefined at this size")
+    return note or ("not run" if metric.result_of(report) is None else "undefined at this size")
 
 
 __all__ = ["NOISE_RULES", "ComparisonResult", "MetricComparison", "compare", "coordinate_null"]

@@ -10,93 +10,19 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ._registry import ALL_TESTS, CRITERIA, Metric, format_value
 from ._results import Result
 
 if TYPE_CHECKING:
     from .report import GaussianityReport
 
 
-@dataclasses.dataclass(frozen=True)
-class _Metric:
-    """How to read one criterion: where the observed value lives and which side is good."""
-
-    description: str
-    kind: str  # "max" (observed must be <= limit) or "min" (observed must be >= limit)
-    test: str  # the report field the value comes from (for "was it computed?")
-    getter: Callable[[GaussianityReport], float | None]
-    #: where a TestResult's calibration note lives (for p-value criteria), relative to the report
-    test_path: str | None = None
-
-
-def _resolve(report: Any, path: str | None) -> Any:
-    """The object at the dotted attribute ``path`` of ``report`` (None where any step is missing)."""
-    if not path:
-        return None
-    obj = report
-    for part in path.split("."):
-        if obj is None:
-            return None
-        obj = getattr(obj, part, None)
-    return obj
-
-
-def _get(path: str) -> Callable[[Any], float | None]:
-    def getter(report: Any) -> float | None:
-        obj = _resolve(report, path)
-        return None if obj is None else float(obj)
-
-    return getter
-
-
-_METRICS: dict[str, _Metric] = {
-    "max_cv": _Metric("coefficient of variation of the row norms (uncentred, paper Eq. 20)", "max",
-                      "thin_shell", _get("thin_shell.cv")),
-    "max_cv_centered": _Metric("coefficient of variation of the centred row norms", "max",
-                               "thin_shell_centered", _get("thin_shell_centered.cv")),
-    "max_cv_ratio": _Metric("centred norm CV divided by the CV of an isotropic Gaussian (chi(d))", "max",
-                            "thin_shell_centered", _get("thin_shell_centered.cv_ratio")),
-    "max_ad_mean": _Metric("mean per-coordinate Anderson-Darling A^2", "max", "coordinates",
-                           _get("coordinates.ad_mean")),
-    "min_ad_pass_fraction": _Metric("fraction of coordinates with A^2 below the critical value", "min",
-                                    "coordinates", _get("coordinates.ad_pass_fraction")),
-    "min_dp_mean_pvalue": _Metric("mean per-coordinate D'Agostino-Pearson p-value", "min", "coordinates",
-                                  _get("coordinates.dp_mean_pvalue")),
-    "min_dp_pass_fraction": _Metric("fraction of coordinates with D'Agostino-Pearson p > alpha", "min",
-                                    "coordinates", _get("coordinates.dp_pass_fraction")),
-    "max_projection_rejected_fraction": _Metric(
-        "fraction of random projections rejected by D'Agostino-Pearson at alpha", "max", "projections",
-        _get("projections.rejected_fraction")),
-    "min_projection_pvalue": _Metric("combined (Cauchy) p-value of the random-projection tests", "min",
-                                     "projections", _get("projections.combined_test.pvalue"),
-                                     "projections.combined_test"),
-    "min_coordinate_pvalue": _Metric("combined (Cauchy) p-value of the per-coordinate AD tests", "min",
-                                     "coordinates", _get("coordinates.combined_test.pvalue"),
-                                     "coordinates.combined_test"),
-    "max_isotropic_distance": _Metric(
-        "normalised Bures-Wasserstein distance to the nearest isotropic Gaussian (0 = isotropic)", "max",
-        "distance", _get("distance.bures_wasserstein.normalized")),
-    "max_sliced_excess": _Metric("mean sliced W2 to N(0,1) divided by its Gaussian null mean", "max",
-                                 "distance", _get("distance.sliced.excess_ratio")),
-    "min_sphericity_pvalue": _Metric("p-value of the sphericity test (Ledoit-Wolf/John)", "min",
-                                     "distance", _get("distance.sphericity.pvalue")),
-    "min_principal_direction_pvalue": _Metric(
-        "combined p-value of the tests along the top and bottom principal directions (sample splitting)",
-        "min", "principal_directions", _get("principal_directions.combined_test.pvalue"),
-        "principal_directions.combined_test"),
-    "min_pursuit_pvalue": _Metric("p-value of the least Gaussian direction found by projection pursuit",
-                                  "min", "pursuit", _get("pursuit.test.pvalue"), "pursuit.test"),
-    "min_mardia_skewness_pvalue": _Metric("p-value of Mardia's skewness test", "min", "mardia",
-                                          _get("mardia.skewness_test.pvalue"), "mardia.skewness_test"),
-    "min_mardia_kurtosis_pvalue": _Metric("p-value of Mardia's kurtosis test (finite-n moments)", "min",
-                                          "mardia", _get("mardia.kurtosis_test.pvalue"),
-                                          "mardia.kurtosis_test"),
-}
-
-#: Criteria on the norms: uninformative when the norms are constant (L2-normalised input).
-_THIN_SHELL = frozenset({"max_cv", "max_cv_centered", "max_cv_ratio"})
+#: Criterion name -> the registry metric it limits (where its value lives, its format, which side is
+#: worse, its description). The names and attributes are those of :mod:`gaussprobe._registry`.
+_METRICS: Mapping[str, Metric] = CRITERIA
 
 #: Family-wise false-failure rate of the ``"gaussian"`` preset on an exactly Gaussian sample.
 GAUSSIAN_PRESET_LEVEL = 0.01
@@ -135,6 +61,7 @@ class Criteria:
     0.2 0.752
     """
 
+    # <registry:criteria> generated from gaussprobe._registry by `python -m gaussprobe._schema --write`
     max_cv: float | None = None
     max_cv_centered: float | None = None
     max_cv_ratio: float | None = None
@@ -142,22 +69,29 @@ class Criteria:
     min_ad_pass_fraction: float | None = None
     min_dp_mean_pvalue: float | None = None
     min_dp_pass_fraction: float | None = None
+    min_coordinate_pvalue: float | None = None
     max_projection_rejected_fraction: float | None = None
     min_projection_pvalue: float | None = None
     max_isotropic_distance: float | None = None
     max_sliced_excess: float | None = None
     min_sphericity_pvalue: float | None = None
-    min_mardia_skewness_pvalue: float | None = None
-    min_mardia_kurtosis_pvalue: float | None = None
-    min_coordinate_pvalue: float | None = None
     min_principal_direction_pvalue: float | None = None
     min_pursuit_pvalue: float | None = None
+    min_mardia_skewness_pvalue: float | None = None
+    min_mardia_kurtosis_pvalue: float | None = None
+    min_henze_zirkler_pvalue: float | None = None
+    min_royston_pvalue: float | None = None
+    min_doornik_hansen_pvalue: float | None = None
+    min_energy_pvalue: float | None = None
+    # </registry:criteria>
     #: Criteria that came from a preset. Where the statistic of one of them is undefined, skipped or
     #: not calibrated at the data's (n, d), it is reported "not applicable" instead of failing; a
     #: limit added by hand always fails when its statistic is missing.
     optional: frozenset[str] = dataclasses.field(default=frozenset(), repr=False)
 
     def __post_init__(self) -> None:
+        if _STALE is not None:
+            raise RuntimeError(_STALE)
         unknown = sorted(set(self.optional) - set(self.names()))
         if unknown:
             msg = f"`optional` names unknown criteria {unknown}; valid names are {list(self.names())}."
@@ -200,22 +134,24 @@ class Criteria:
                 raise ValueError(msg)
             base = dict(_PRESETS[str(preset)])
             optional = frozenset(base)
-        unknown = sorted(set(data) - set(cls.names()))
-        if unknown:
-            hints = [f"{u!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(u, cls.names(), 1))
-                     else repr(u) for u in unknown]
-            msg = f"Unknown criteria {', '.join(hints)}; valid names are {list(cls.names())}."
-            raise ValueError(msg)
+        _check_names(data)
         base.update(data)
         base = {k: v for k, v in base.items() if v is not None}
         return cls(**base, optional=optional & frozenset(base))
 
+    def replace(self, **limits: float | None) -> Criteria:
+        """These criteria with some limits replaced (``None`` drops one), as an override of a preset
+        does: a preset's limit stays a preset's limit (see ``optional``)."""
+        if not limits:
+            return self
+        given: dict[str, Any] = {str(k).replace("-", "_"): v for k, v in limits.items()}
+        _check_names(given)
+        new = dataclasses.replace(self, **given)
+        return dataclasses.replace(new, optional=self.optional & frozenset(new.active()))
+
     def required_tests(self) -> tuple[str, ...]:
         """The :func:`~gaussprobe.analyze` tests whose results the active criteria read."""
-        needed = {"thin_shell" if _METRICS[name].test == "thin_shell_centered" else _METRICS[name].test
-                  for name in self.active()}
-        from .report import ALL_TESTS
-
+        needed = {_METRICS[name].test for name in self.active()}
         return tuple(t for t in ALL_TESTS if t in needed)
 
     def active(self) -> dict[str, float]:
@@ -235,29 +171,90 @@ class Criteria:
             metric = _METRICS[name]
             common: dict[str, Any] = {"name": name, "description": metric.description, "kind": metric.kind,
                                       "limit": float(limit)}
-            observed = metric.getter(report)
-            shell = report.thin_shell if name == "max_cv" else report.thin_shell_centered
-            if name in _THIN_SHELL and shell is not None and getattr(shell, "constant_norms", False):
-                note = getattr(shell, "note", "") or "the row norms are constant (normalised input)"
+            observed = metric.value(report)
+            if metric.uninformative(report):
+                note = getattr(metric.result_of(report), "note", "") or "the row norms are constant (normalised input)"
                 results.append(CriterionResult(**common, observed=observed, passed=False,
                                                status="uninformative", note=note))
                 continue
             if observed is None or not math.isfinite(observed):
-                test_result = _resolve(report, metric.test_path)
-                reason = (report.skipped.get(metric.test)
+                test_result = metric.test_result_of(report)
+                skip = report.skipped.get(metric.test)
+                reason = ((skip.message if skip is not None else "")
                           or (getattr(test_result, "note", "") if test_result is not None else "")
                           or "not computed in this report")
-                applicable = not (name in self.optional and (metric.test in report.skipped
-                                                             or test_result is not None))
+                applicable = not (name in self.optional and (skip is not None or test_result is not None))
                 results.append(CriterionResult(
                     **common, observed=None, passed=not applicable,
                     status="not computed" if applicable else "not applicable",
-                    note=f"{metric.test} was not available: {reason}"))
+                    note=f"{metric.field} was not available: {reason}"))
                 continue
             ok = observed <= limit if metric.kind == "max" else observed >= limit
             results.append(CriterionResult(**common, observed=observed, passed=bool(ok),
                                            status="pass" if ok else "fail"))
         return CheckOutcome(results=tuple(results))
+
+
+def _check_names(limits: Mapping[str, Any]) -> None:
+    unknown = sorted(set(limits) - set(Criteria.names()))
+    if unknown:
+        hints = [f"{u!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(u, Criteria.names(), 1))
+                 else repr(u) for u in unknown]
+        msg = f"Unknown criteria {', '.join(hints)}; valid names are {list(Criteria.names())}."
+        raise ValueError(msg)
+
+
+def resolve(criteria: Criteria | str | Mapping[str, Any] | None = None, /, *, only: bool = False,
+            **limits: float | None) -> Criteria:
+    """The criteria meant by ``criteria`` and ``limits``: the one resolver of ``report.check``,
+    ``gaussprobe check`` and :func:`~gaussprobe.testing.assert_gaussian_like`.
+
+    Parameters
+    ----------
+    criteria : Criteria, str, mapping or None
+        A :class:`Criteria`; a preset name (``"gaussian"``, ``"paper"``); a mapping of limits such as
+        a ``[tool.gaussprobe]`` table (it may name a ``preset``); or None for :data:`DEFAULT_PRESET`.
+    only : bool
+        With ``criteria=None``: exactly the ``limits`` given, without the default preset.
+    **limits
+        Limits that override the same limits of ``criteria`` (the rest is kept); ``None`` drops one.
+
+    Raises
+    ------
+    ValueError
+        For an unknown preset or criterion name (with the closest valid name).
+    TypeError
+        For ``criteria`` of another type, ``only=True`` with ``criteria``, or a limit that is not a
+        finite number.
+    """
+    if criteria is None:
+        return Criteria.from_mapping(limits) if only else Criteria.preset(DEFAULT_PRESET, **limits)
+    if only:
+        msg = "`only=True` builds criteria from the limits alone; pass no `criteria` with it."
+        raise TypeError(msg)
+    if isinstance(criteria, str):
+        return Criteria.preset(criteria, **limits)
+    if isinstance(criteria, Criteria):
+        return criteria.replace(**limits)
+    if isinstance(criteria, Mapping):
+        return Criteria.from_mapping({**criteria, **limits})
+    msg = (f"`criteria` must be a Criteria, a preset name or a mapping of limits; got "
+           f"{type(criteria).__name__}.")
+    raise TypeError(msg)
+
+
+def _registry_mismatch() -> str | None:
+    """Why :class:`Criteria` does not match the registry (None when it does): its limits must be the
+    registry's criteria, in order, and the presets may name only those."""
+    fields, registered = list(Criteria.names()), list(CRITERIA)
+    if fields != registered:
+        return (f"Criteria's limits {fields} differ from the registry's criteria {registered}; regenerate "
+                "them with `python -m gaussprobe._schema --write`.")
+    for preset, limits in _PRESETS.items():
+        unknown = sorted(set(limits) - set(registered))
+        if unknown:
+            return f"Preset {preset!r} names criteria {unknown} that the registry of statistics does not have."
+    return None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, repr=False)
@@ -273,12 +270,17 @@ class CriterionResult(Result):
     status: str = ""
     note: str = ""
 
+    def format(self, value: float | None) -> str:
+        """``value`` (the observed value or the limit) in the format of the metric's rows."""
+        metric = _METRICS.get(self.name)
+        return metric.format(value) if metric is not None else format_value(value)
+
     def explain(self) -> str:
         op = "<=" if self.kind == "max" else ">="
         status = {"not applicable": "N/A", "uninformative": "UNINFORMATIVE"}.get(
             self.status, "PASS" if self.passed else "FAIL")
-        obs = "n/a" if self.observed is None else f"{self.observed:.4g}"
-        line = f"[{status}] {self.name}: observed {obs}, required {op} {self.limit:.4g} ({self.description})"
+        line = (f"[{status}] {self.name}: observed {self.format(self.observed)}, required {op} "
+                f"{self.format(self.limit)} ({self.description})")
         return f"{line}; {self.note}" if self.note else line
 
 
@@ -321,4 +323,8 @@ class CheckOutcome(Result):
         return out
 
 
-__all__ = ["DEFAULT_PRESET", "CheckOutcome", "Criteria", "CriterionResult"]
+#: Set when the generated limits are out of date: every Criteria then refuses to be built (loudly),
+#: while the package still imports, so that the generator can rewrite them.
+_STALE = _registry_mismatch()
+
+__all__ = ["DEFAULT_PRESET", "CheckOutcome", "Criteria", "CriterionResult", "resolve"]

@@ -1,33 +1,26 @@
-"""Diagnostic plots: norms against the chi(d) reference, QQ plots and histograms of the least Gaussian
-coordinates and principal directions, A² against its null, eigen-spectrum.
+"""Diagnostic plots, drawn from result objects: norms against the chi(d) reference, QQ plots and
+histograms of the least Gaussian coordinates, random projections, principal directions and the
+direction found by projection pursuit, A² against its null law, the eigen-spectrum.
 
-matplotlib is an optional dependency (``pip install 'gaussprobe[plot]'``), imported only when a plot is
-drawn. The functions never touch pyplot's global state or select a backend: without ``ax=`` they draw
-on a new :class:`matplotlib.figure.Figure` attached to an Agg canvas, which works headless. Each takes
-raw arrays (or the result objects of a report) and returns the figure it drew on.
+Nothing here computes a statistic: every value drawn is a field of a result (the order statistics in
+``qq_values`` / ``norm_order_statistics``, the per-coordinate A², the eigenvalues, ...) or a closed
+form of the library (the chi(d) density, the null law behind the A² p-values). matplotlib is an
+optional dependency (``pip install 'gaussprobe[plot]'``), imported only when a plot is drawn. The
+functions never touch pyplot's global state or select a backend: without ``ax=``/``fig=`` they draw
+on a new :class:`matplotlib.figure.Figure` attached to an Agg canvas, which works headless.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from ._backend import optional_import, to_numpy
-
-#: A² critical value of the modified statistic at the 5% level (D'Agostino & Stephens 1986, Table 4.7).
-AD_CRITICAL_5PCT = 0.752
-_MAX_QQ_POINTS = 1000
-
-
-def _host(x: Any) -> np.ndarray:
-    a = to_numpy(x)
-    if a.ndim != 2:
-        msg = f"Expected a 2-D embedding matrix (n_samples, n_features); got shape {a.shape}."
-        raise ValueError(msg)
-    return a
+from ._backend import optional_import
 
 
 def new_figure(width: float = 6.4, height: float = 4.0) -> Any:
@@ -48,127 +41,6 @@ def _axes(ax: Any, width: float = 6.4, height: float = 4.0) -> tuple[Any, Any]:
     return fig, fig.add_subplot()
 
 
-def _row_norms(x: np.ndarray, *, center: bool, block: int = 8192) -> np.ndarray:
-    mean = x.mean(axis=0, dtype=np.float64) if center else None
-    out = np.empty(len(x), dtype=np.float64)
-    for a in range(0, len(x), block):
-        rows = np.asarray(x[a:a + block], dtype=np.float64)
-        if mean is not None:
-            rows = rows - mean
-        out[a:a + block] = np.sqrt(np.einsum("ij,ij->i", rows, rows))
-    return out
-
-
-def plot_norms(x: Any, /, *, center: bool = False, bins: int = 60, ax: Any = None) -> Any:
-    """Histogram of the row norms against the chi(d) density of an isotropic Gaussian.
-
-    The reference is :math:`\\sigma\\,\\chi_d` with :math:`\\sigma` chosen so that its mean equals the
-    observed mean norm: if the sample were an isotropic Gaussian, the histogram would follow the curve.
-    A histogram much wider than the curve means the norms do not concentrate (no thin shell).
-
-    Parameters
-    ----------
-    x : array of shape (n_samples, n_features)
-        Embeddings (NumPy, torch, memmap).
-    center : bool
-        Subtract the mean embedding first (norms of ``x - mean``).
-    bins : int
-        Histogram bins.
-    ax : matplotlib Axes, optional
-        Draw here instead of on a new figure.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    from scipy import special
-
-    a = _host(x)
-    d = a.shape[1]
-    norms = _row_norms(a, center=center)
-    fig, ax = _axes(ax)
-    ax.hist(norms, bins=bins, density=True, color="#4C72B0", alpha=0.75, label="observed norms")
-    chi_mean = float(np.sqrt(2.0) * np.exp(special.gammaln((d + 1) / 2) - special.gammaln(d / 2)))
-    sigma = float(norms.mean()) / chi_mean
-    lo, hi = float(norms.min()), float(norms.max())
-    span = max(hi - lo, 1e-12)
-    r = np.linspace(max(lo - 0.1 * span, 0.0), hi + 0.1 * span, 400)
-    t = r / sigma
-    with np.errstate(divide="ignore"):
-        log_pdf = ((d - 1) * np.log(t) - t**2 / 2 - (d / 2 - 1) * np.log(2.0) - special.gammaln(d / 2))
-    ax.plot(r, np.exp(log_pdf) / sigma, color="#C44E52", lw=2,
-            label=f"isotropic Gaussian: σ·χ({d})")
-    cv = float(norms.std() / norms.mean())
-    ax.set_xlabel("‖x − mean‖" if center else "‖x‖")
-    ax.set_ylabel("density")
-    ax.set_title(f"Norms{' (centred)' if center else ''}: CV {cv:.3g} vs {float(_chi_cv(d)):.3g} for χ({d})")
-    ax.legend(loc="best", fontsize="small")
-    return fig
-
-
-def _chi_cv(d: int) -> float:
-    from scipy import special
-
-    m = np.sqrt(2.0) * np.exp(special.gammaln((d + 1) / 2) - special.gammaln(d / 2))
-    return float(np.sqrt(max(d - m**2, 0.0)) / m)
-
-
-def _qq(ax: Any, values: np.ndarray, title: str) -> None:
-    from scipy import special
-
-    v = np.sort(np.asarray(values, dtype=np.float64))
-    n = v.size
-    z = (v - v.mean()) / (v.std() or 1.0)
-    idx = np.unique(np.linspace(0, n - 1, min(n, _MAX_QQ_POINTS)).round().astype(int))
-    theo = special.ndtri((idx + 0.625) / (n + 0.25))  # Blom plotting positions
-    ax.plot(theo, z[idx], ".", ms=3, color="#4C72B0")
-    lim = float(max(abs(theo).max(), 1.0))
-    ax.plot([-lim, lim], [-lim, lim], color="#C44E52", lw=1)
-    ax.set_title(title, fontsize="small")
-    ax.tick_params(labelsize="x-small")
-
-
-def plot_projection_qq(x: Any, /, *, n_projections: int = 4, rng: Any = 0, fig: Any = None) -> Any:
-    """QQ plots of the standardised projections onto a few random unit directions.
-
-    Points on the diagonal mean the projection is Gaussian; an S-shape means light or heavy tails, a
-    bow means skewness. The directions come from ``rng`` exactly as in the library's projection tests.
-    """
-    from ._random import random_directions
-
-    a = _host(x)
-    u = random_directions(a.shape[1], n_projections, rng)
-    proj = np.asarray(a @ u.astype(a.dtype, copy=False), dtype=np.float64)
-    cols = min(n_projections, 4)
-    rows = -(-n_projections // cols)
-    fig = fig if fig is not None else new_figure(2.2 * cols + 0.6, 2.2 * rows + 0.6)
-    for k in range(n_projections):
-        ax = fig.add_subplot(rows, cols, k + 1)
-        _qq(ax, proj[:, k], f"direction {k + 1}")
-    fig.supxlabel("normal quantiles", fontsize="small")
-    fig.supylabel("standardised projection", fontsize="small")
-    fig.suptitle("Random projections vs N(0, 1)", fontsize="medium")
-    return fig
-
-
-def anderson_darling_columns(x: Any, /, *, block: int = 64) -> np.ndarray:
-    """Per-column Anderson-Darling A² (mean and variance estimated), as ``scipy.stats.anderson``."""
-    from scipy import special
-
-    a = _host(x)
-    n, d = a.shape
-    i = np.arange(1, n + 1, dtype=np.float64)[:, None]
-    out = np.empty(d, dtype=np.float64)
-    for c in range(0, d, block):
-        cols = np.sort(np.asarray(a[:, c:c + block], dtype=np.float64), axis=0)
-        std = cols.std(axis=0, ddof=1)
-        std[std == 0] = np.nan
-        z = (cols - cols.mean(axis=0)) / std
-        s = np.sum((2 * i - 1) * (special.log_ndtr(z) + special.log_ndtr(-z[::-1])), axis=0)
-        out[c:c + block] = -n - s / n
-    return out
-
-
 def _grid(fig: Any, n: int, cols: int = 4) -> list[Any]:
     cols = max(1, min(n, cols))
     rows = -(-n // cols)
@@ -183,92 +55,174 @@ def _panel_figure(fig: Any, n: int, cols: int = 4) -> Any:
     return new_figure(max(2.2 * cols + 0.6, 4.6), 2.2 * rows + 0.6)
 
 
-def _coordinate_order(a: np.ndarray, ad: np.ndarray | None, coordinates: Any, n_coordinates: int) -> np.ndarray:
-    if coordinates is not None:
-        return np.asarray(coordinates, dtype=np.int64).ravel()[:n_coordinates]
-    ad = ad if ad is not None else anderson_darling_columns(a)
-    return np.argsort(np.where(np.isfinite(ad), ad, -np.inf))[::-1][:n_coordinates]
+def _missing(what: str) -> ValueError:
+    msg = (f"The result carries no {what} (a report written before they were stored); analyse the "
+           "embeddings again with this version of gaussprobe to plot them.")
+    return ValueError(msg)
 
 
-def _coordinate_title(j: int, ad: np.ndarray | None, pvalues: np.ndarray | None) -> str:
-    stats = ([f"A² {ad[j]:.3g}"] if ad is not None else []) + ([f"p {pvalues[j]:.2g}"] if pvalues is not None else [])
-    return f"coord {j}" + (f": {', '.join(stats)}" if stats else "")
+# ------------------------------------------------------------------------------------------ norms
+def plot_norms(result: Any, /, *, bins: int = 25, ax: Any = None) -> Any:
+    """Histogram of the row norms against the chi(d) density of an isotropic Gaussian.
 
-
-def plot_coordinate_qq(x: Any, /, *, ad_statistics: Any = None, n_coordinates: int = 4,
-                       coordinates: Any = None, ad_pvalues: Any = None, fig: Any = None) -> Any:
-    """QQ plots of the least Gaussian coordinates.
+    Drawn from a :class:`~gaussprobe.ThinShellResult` (``report.thin_shell`` or
+    ``report.thin_shell_centered``): its ``norm_order_statistics`` (evenly spaced in rank, so their
+    histogram follows that of the norms) against :math:`\\sigma\\,\\chi_d` with :math:`\\sigma` chosen so
+    that its mean equals the observed mean norm (``result.mean / chi_mean(d)``). If the sample were an
+    isotropic Gaussian, the histogram would follow the curve; one much wider than the curve means the
+    norms do not concentrate (no thin shell).
 
     Parameters
     ----------
-    x : array of shape (n_samples, n_features)
-        Embeddings.
-    ad_statistics, ad_pvalues : array of shape (n_features,), optional
-        Per-coordinate A² and its p-value (``report.coordinates.ad_statistics`` / ``.ad_pvalues``),
-        shown in the panel titles.
-    n_coordinates : int
-        Most coordinates drawn.
-    coordinates : array of int, optional
-        Which coordinates, worst first (``report.coordinates.worst_coordinates``, sorted by AD
-        p-value). Without it, those with the largest A².
-    fig : matplotlib Figure, optional
+    result : ThinShellResult
+    bins : int
+        Histogram bins.
+    ax : matplotlib Axes, optional
         Draw here instead of on a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
-    a = _host(x)
-    ad = np.asarray(ad_statistics, dtype=np.float64) if ad_statistics is not None else None
-    pv = np.asarray(ad_pvalues, dtype=np.float64) if ad_pvalues is not None else None
-    if ad is None and coordinates is None:
-        ad = anderson_darling_columns(a)
-    order = _coordinate_order(a, ad, coordinates, n_coordinates)
-    fig = _panel_figure(fig, len(order))
-    for ax, j in zip(_grid(fig, len(order)), order, strict=True):
-        _qq(ax, np.asarray(a[:, j]), _coordinate_title(int(j), ad, pv))
+    from scipy import special
+
+    from .stats.thin_shell import chi_mean
+
+    norms = getattr(result, "norm_order_statistics", None)
+    if norms is None:
+        what = "norm order statistics"
+        raise _missing(what)
+    norms = np.asarray(norms, dtype=np.float64)
+    d = int(result.n_features)
+    fig, ax = _axes(ax)
+    ax.hist(norms, bins=bins, density=True, color="#4C72B0", alpha=0.75, label="observed norms")
+    sigma = float(result.mean) / chi_mean(d)
+    lo, hi = float(norms.min()), float(norms.max())
+    span = max(hi - lo, 1e-12 * max(abs(hi), 1e-300))
+    r = np.linspace(max(lo - 0.1 * span, 0.0), hi + 0.1 * span, 400)
+    with np.errstate(divide="ignore"):
+        t = r / sigma
+        log_pdf = (d - 1) * np.log(t) - t**2 / 2 - (d / 2 - 1) * math.log(2.0) - special.gammaln(d / 2)
+    ax.plot(r, np.exp(log_pdf) / sigma, color="#C44E52", lw=2, label=f"isotropic Gaussian: σ·χ({d})")
+    centred = bool(result.centered)
+    ax.set_xlabel("‖x − mean‖" if centred else "‖x‖")
+    ax.set_ylabel("density")
+    from ._registry import format_value
+
+    ax.set_title(f"Norms{' (centred)' if centred else ''}: CV {format_value(result.cv)} vs "
+                 f"{format_value(result.cv_gaussian)} for χ({d})")
+    ax.legend(loc="best", fontsize="small")
+    return fig
+
+
+# ---------------------------------------------------------------------------- QQ plots, histograms
+def _qq_panels(fig: Any, values: np.ndarray, quantiles: np.ndarray, titles: Sequence[str], suptitle: str,
+               ylabel: str) -> Any:
+    q = values.shape[0]
+    fig = _panel_figure(fig, q)
+    lim = float(max(np.abs(quantiles).max() if quantiles.size else 1.0, 1.0))
+    for ax, v, title in zip(_grid(fig, q), values, titles, strict=True):
+        ax.plot(quantiles, v, ".", ms=3, color="#4C72B0")
+        ax.plot([-lim, lim], [-lim, lim], color="#C44E52", lw=1)
+        ax.set_title(title, fontsize="small")
+        ax.tick_params(labelsize="x-small")
     fig.supxlabel("normal quantiles", fontsize="small")
-    fig.supylabel("standardised value", fontsize="small")
-    fig.suptitle("Least Gaussian coordinates", fontsize="medium")
+    fig.supylabel(ylabel, fontsize="small")
+    fig.suptitle(suptitle, fontsize="medium")
     return fig
 
 
-def _normal_density(ax: Any, lim: float) -> None:
-    t = np.linspace(-lim, lim, 200)
-    ax.plot(t, np.exp(-t**2 / 2) / np.sqrt(2 * np.pi), color="#C44E52", lw=1.5)
-
-
-def _hist(ax: Any, z: np.ndarray, title: str, bins: int) -> None:
-    lim = float(max(np.nanmax(np.abs(z)) if z.size else 1.0, 3.5))
-    ax.hist(z, bins=bins, range=(-lim, lim), density=True, color="#4C72B0", alpha=0.75)
-    _normal_density(ax, lim)
-    ax.set_title(title, fontsize="small")
-    ax.tick_params(labelsize="x-small")
-
-
-def plot_coordinate_histograms(x: Any, /, *, coordinates: Any, ad_statistics: Any = None,
-                               ad_pvalues: Any = None, n_coordinates: int = 4, bins: int = 40,
-                               fig: Any = None) -> Any:
-    """Histograms of the standardised least Gaussian coordinates against the N(0, 1) density.
-
-    ``coordinates`` are the indices to draw, worst first (``report.coordinates.worst_coordinates``);
-    ``ad_statistics`` and ``ad_pvalues`` label the panels. A skewed histogram or one with heavier or
-    lighter tails than the curve shows how the coordinate departs from a Gaussian.
-    """
-    a = _host(x)
-    ad = np.asarray(ad_statistics, dtype=np.float64) if ad_statistics is not None else None
-    pv = np.asarray(ad_pvalues, dtype=np.float64) if ad_pvalues is not None else None
-    order = _coordinate_order(a, ad, coordinates, n_coordinates)
-    fig = _panel_figure(fig, len(order))
-    for ax, j in zip(_grid(fig, len(order)), order, strict=True):
-        v = np.asarray(a[:, j], dtype=np.float64)
-        _hist(ax, (v - v.mean()) / (v.std() or 1.0), _coordinate_title(int(j), ad, pv), bins)
-    fig.supxlabel("standardised value", fontsize="small")
+def _hist_panels(fig: Any, values: np.ndarray, titles: Sequence[str], suptitle: str, xlabel: str,
+                 bins: int) -> Any:
+    q = values.shape[0]
+    fig = _panel_figure(fig, q)
+    for ax, v, title in zip(_grid(fig, q), values, titles, strict=True):
+        lim = float(max(np.nanmax(np.abs(v)) if v.size else 1.0, 3.5))
+        ax.hist(v, bins=bins, range=(-lim, lim), density=True, color="#4C72B0", alpha=0.75)
+        t = np.linspace(-lim, lim, 200)
+        ax.plot(t, np.exp(-t**2 / 2) / math.sqrt(2 * math.pi), color="#C44E52", lw=1.5)
+        ax.set_title(title, fontsize="small")
+        ax.tick_params(labelsize="x-small")
+    fig.supxlabel(xlabel, fontsize="small")
     fig.supylabel("density", fontsize="small")
-    fig.suptitle("Least Gaussian coordinates against N(0, 1)", fontsize="medium")
+    fig.suptitle(suptitle, fontsize="medium")
     return fig
+
+
+def _points(result: Any) -> tuple[np.ndarray, np.ndarray]:
+    values = getattr(result, "qq_values", None)
+    quantiles = getattr(result, "qq_quantiles", None)
+    if values is None or quantiles is None:
+        what = "QQ points (qq_values)"
+        raise _missing(what)
+    return (np.atleast_2d(np.asarray(values, dtype=np.float64)), np.asarray(quantiles, dtype=np.float64))
+
+
+def _p(value: Any) -> str:
+    from ._registry import format_value
+
+    return format_value(value, "pvalue")
+
+
+def _coordinate_titles(result: Any, k: int) -> list[str]:
+    from ._registry import format_value
+
+    worst = np.asarray(result.worst_coordinates, dtype=np.int64)[:k]
+    return [f"coord {j}: A² {format_value(result.ad_statistics[j])}, p {_p(result.ad_pvalues[j])}" for j in worst]
+
+
+def plot_coordinate_qq(result: Any, /, *, fig: Any = None) -> Any:
+    """QQ plots of the least Gaussian coordinates (smallest AD p-values, worst first).
+
+    Reads ``result.qq_values`` (order statistics of each standardised coordinate of
+    ``result.worst_coordinates``) and ``result.qq_quantiles`` of a
+    :class:`~gaussprobe.CoordinateNormalityResult`; the panel titles give each coordinate's A² and AD
+    p-value. Points on the diagonal mean the coordinate is Gaussian; an S-shape means light or heavy
+    tails, a bow means skewness.
+    """
+    values, quantiles = _points(result)
+    return _qq_panels(fig, values, quantiles, _coordinate_titles(result, values.shape[0]),
+                      "Least Gaussian coordinates vs N(0, 1)", "standardised value")
+
+
+def plot_coordinate_histograms(result: Any, /, *, bins: int = 30, fig: Any = None) -> Any:
+    """Histograms of the standardised least Gaussian coordinates against the N(0, 1) density, drawn
+    from ``result.qq_values`` (evenly spaced order statistics follow the distribution)."""
+    values, _ = _points(result)
+    return _hist_panels(fig, values, _coordinate_titles(result, values.shape[0]),
+                        "Least Gaussian coordinates against N(0, 1)", "standardised value", bins)
+
+
+def _direction_titles_random(result: Any, k: int) -> list[str]:
+    from ._registry import format_value
+
+    worst = np.asarray(result.worst_directions, dtype=np.int64)[:k]
+    return [f"#{i}: A² {format_value(result.ad_statistics[i])}, p {_p(result.ad_pvalues[i])}" for i in worst]
+
+
+def plot_projection_qq(result: Any, /, *, fig: Any = None) -> Any:
+    """QQ plots of the least Gaussian random projections (smallest AD p-values, worst first).
+
+    Reads ``result.qq_values`` and ``result.qq_quantiles`` of a
+    :class:`~gaussprobe.ProjectionNormalityResult`; panel titles give the direction index (into
+    ``result.ad_pvalues``), its A² and AD p-value.
+    """
+    values, quantiles = _points(result)
+    return _qq_panels(fig, values, quantiles, _direction_titles_random(result, values.shape[0]),
+                      "Least Gaussian random projections vs N(0, 1)", "standardised projection")
+
+
+def plot_projection_histograms(result: Any, /, *, bins: int = 30, fig: Any = None) -> Any:
+    """Histograms of the least Gaussian random projections against N(0, 1) (from ``qq_values``)."""
+    values, _ = _points(result)
+    return _hist_panels(fig, values, _direction_titles_random(result, values.shape[0]),
+                        "Least Gaussian random projections against N(0, 1)", "standardised projection", bins)
 
 
 def _direction_titles(result: Any, q: int) -> list[str]:
-    ends = tuple(getattr(result, "ends", ()) or ())
-    ranks = np.asarray(getattr(result, "ranks", ()), dtype=np.int64)
-    pv = np.asarray(getattr(result, "ad_pvalues", ()), dtype=np.float64)
+    ends = tuple(result.ends)
+    ranks = np.asarray(result.ranks, dtype=np.int64)
+    pv = np.asarray(result.ad_pvalues, dtype=np.float64)
     # qq_values holds the top directions of the first half, which come first in ends/ranks/ad_pvalues
     return [f"{ends[k]} {int(ranks[k])}: AD p {pv[k]:.2g}" if k < min(len(ends), ranks.size, pv.size)
             else f"top {k + 1}" for k in range(q)]
@@ -282,20 +236,9 @@ def plot_principal_direction_qq(result: Any, /, *, fig: Any = None) -> Any:
     :class:`~gaussprobe.stats.directions.PrincipalDirectionResult`; the panel titles give each
     direction's end, rank and AD p-value.
     """
-    values = np.atleast_2d(np.asarray(result.qq_values, dtype=np.float64))
-    theo = np.asarray(result.qq_quantiles, dtype=np.float64)
-    q = values.shape[0] if values.size else 0
-    fig = _panel_figure(fig, q)
-    for ax, v, title in zip(_grid(fig, q), values, _direction_titles(result, q), strict=True):
-        ax.plot(theo, v, ".", ms=3, color="#4C72B0")
-        lim = float(max(np.abs(theo).max() if theo.size else 1.0, 1.0))
-        ax.plot([-lim, lim], [-lim, lim], color="#C44E52", lw=1)
-        ax.set_title(title, fontsize="small")
-        ax.tick_params(labelsize="x-small")
-    fig.supxlabel("normal quantiles", fontsize="small")
-    fig.supylabel("standardised projection", fontsize="small")
-    fig.suptitle("Top principal directions vs N(0, 1)", fontsize="medium")
-    return fig
+    values, quantiles = _points(result)
+    return _qq_panels(fig, values, quantiles, _direction_titles(result, values.shape[0]),
+                      "Top principal directions vs N(0, 1)", "standardised projection")
 
 
 def plot_principal_direction_histograms(result: Any, /, *, bins: int = 30, fig: Any = None) -> Any:
@@ -304,17 +247,42 @@ def plot_principal_direction_histograms(result: Any, /, *, bins: int = 30, fig: 
     Drawn from the evenly spaced order statistics in ``result.qq_values``, which follow the
     distribution of the projection.
     """
-    values = np.atleast_2d(np.asarray(result.qq_values, dtype=np.float64))
-    q = values.shape[0] if values.size else 0
-    fig = _panel_figure(fig, q)
-    for ax, v, title in zip(_grid(fig, q), values, _direction_titles(result, q), strict=True):
-        _hist(ax, v, title, bins)
-    fig.supxlabel("standardised projection", fontsize="small")
-    fig.supylabel("density", fontsize="small")
-    fig.suptitle("Top principal directions against N(0, 1)", fontsize="medium")
-    return fig
+    values, _ = _points(result)
+    return _hist_panels(fig, values, _direction_titles(result, values.shape[0]),
+                        "Top principal directions against N(0, 1)", "standardised projection", bins)
 
 
+def _pursuit_title(result: Any) -> list[str]:
+    from ._registry import format_value
+
+    b = result.best
+    title = (f"{result.best_contrast}: skew {format_value(b.skewness)}, ex. kurt "
+             f"{format_value(b.excess_kurtosis)}, p {_p(result.test.pvalue)}")
+    return [title]
+
+
+def plot_pursuit_qq(result: Any, /, *, fig: Any = None) -> Any:
+    """QQ plot of the projection onto the direction found by projection pursuit.
+
+    Reads ``result.qq_values`` and ``result.qq_quantiles`` of a
+    :class:`~gaussprobe.LeastGaussianDirectionResult`; the title gives the contrast, the projection's
+    skewness and excess kurtosis and the p-value of the search (against the same search on Gaussian
+    noise).
+    """
+    values, quantiles = _points(result)
+    return _qq_panels(fig if fig is not None else new_figure(4.6, 3.6), values, quantiles,
+                      _pursuit_title(result), "Least Gaussian direction (pursuit) vs N(0, 1)",
+                      "standardised projection")
+
+
+def plot_pursuit_histogram(result: Any, /, *, bins: int = 30, fig: Any = None) -> Any:
+    """Histogram of the projection onto the pursued direction against N(0, 1) (from ``qq_values``)."""
+    values, _ = _points(result)
+    return _hist_panels(fig if fig is not None else new_figure(4.6, 3.6), values, _pursuit_title(result),
+                        "Least Gaussian direction (pursuit) against N(0, 1)", "standardised projection", bins)
+
+
+# ------------------------------------------------------------------------------------ A², p-values
 def plot_projection_pvalues(ad_pvalues: Any, /, *, n_labels: int = 4, ax: Any = None) -> Any:
     """The sorted AD p-values of the random projections against the uniform quantiles (log scale).
 
@@ -343,46 +311,45 @@ def plot_projection_pvalues(ad_pvalues: Any, /, *, n_labels: int = 4, ax: Any = 
     return fig
 
 
-def null_ad_statistics(n_samples: int, *, n_draws: int = 2000, rng: Any = 0) -> np.ndarray:
-    """Monte-Carlo A² of Gaussian samples of size ``min(n_samples, 5000)`` (the null distribution).
+def ad_null_bin_masses(edges: Any, n_samples: int) -> np.ndarray:
+    """Probability of each bin ``[edges[i], edges[i+1])`` of A² for a Gaussian sample of size ``n_samples``,
+    under the law behind the AD p-values: ``P(A² ≥ a) = ad_pvalue(a, n)`` (D'Agostino & Stephens 1986),
+    so the mass of a bin is ``ad_pvalue(lo) - ad_pvalue(hi)`` (clipped at 0 where the piecewise
+    approximation jumps)."""
+    from .stats.univariate import ad_pvalue
 
-    A² with estimated parameters converges quickly in n, so capping the size keeps this cheap.
+    tail = ad_pvalue(np.asarray(edges, dtype=np.float64), int(n_samples))
+    return np.asarray(np.clip(tail[:-1] - tail[1:], 0.0, None), dtype=np.float64)
+
+
+def plot_ad_distribution(ad_statistics: Any, /, *, n_samples: int, critical_value: float | None = None,
+                         alpha: float = 0.05, mean: float | None = None, ax: Any = None,
+                         what: str = "coordinate") -> Any:
+    """The per-coordinate (or per-direction) A² against its null law at the same sample size.
+
+    The step curve is the null density of A² behind the AD p-values (:func:`ad_null_bin_masses`); the
+    dashed line the critical value at ``alpha`` (``critical_value``, e.g.
+    ``report.coordinates.ad_critical_value``; by default that of
+    :func:`gaussprobe.stats.univariate.ad_critical_value`). For Gaussian coordinates about
+    ``1 - alpha`` of the mass falls left of it and the mean A² is about 0.37. ``what`` names the items
+    in the labels (``"coordinate"``, ``"direction"``); ``mean`` (the result's ``ad_mean``) goes into
+    the legend.
     """
-    m = int(min(max(n_samples, 8), 5000))
-    from ._random import as_generator
+    from .stats.univariate import ad_critical_value
 
-    gen = as_generator(rng)
-    out = np.empty(n_draws)
-    step = max(1, 2_000_000 // m)
-    for a in range(0, n_draws, step):
-        k = min(step, n_draws - a)
-        out[a:a + k] = anderson_darling_columns(gen.standard_normal((m, k)))
-    return out
-
-
-def plot_ad_distribution(ad_statistics: Any, /, *, n_samples: int, ax: Any = None, rng: Any = 0,
-                         what: str = "coordinate", null_statistics: Any = None) -> Any:
-    """The per-coordinate (or per-direction) A² against its null distribution at the same sample size.
-
-    The dashed line is the 5% critical value (0.752 for the modified statistic); for Gaussian
-    coordinates about 95% of the mass falls left of it and the mean A² is about 0.37. ``what`` names
-    the items in the labels (``"coordinate"``, ``"direction"``); ``null_statistics`` reuses draws of
-    :func:`null_ad_statistics`.
-    """
     ad = np.asarray(ad_statistics, dtype=np.float64)
     ad = ad[np.isfinite(ad)]
-    null = (np.asarray(null_statistics, dtype=np.float64) if null_statistics is not None
-            else null_ad_statistics(n_samples, rng=rng))
+    crit = ad_critical_value(int(n_samples), alpha) if critical_value is None else float(critical_value)
     fig, ax = _axes(ax)
-    hi = float(np.quantile(np.concatenate([ad, null]), 0.995)) if ad.size else float(null.max())
-    edges = np.linspace(0.0, max(hi, 1.0), 50)
+    # the bulk and the critical value in view; the far tail (a single broken coordinate) is clipped
+    hi = 1.2 * float(np.quantile(ad, 0.9)) if ad.size else 1.0
+    edges = np.linspace(0.0, max(hi, 2.5 * crit), 50)
     plural = "coordinates" if what == "coordinate" else f"{what}s"
-    ax.hist(np.clip(ad, 0, edges[-1]), bins=edges, density=True, alpha=0.7, color="#4C72B0",
-            label=f"observed ({ad.size} {plural}, mean {ad.mean():.3g})")
-    ax.hist(null, bins=edges, density=True, histtype="step", lw=2, color="#C44E52",
-            label=f"Gaussian null (mean {null.mean():.3g})")
-    crit = AD_CRITICAL_5PCT / (1 + 0.75 / n_samples + 2.25 / n_samples**2)
-    ax.axvline(crit, color="k", ls="--", lw=1, label=f"5% critical value {crit:.3f}")
+    label = f"observed ({ad.size} {plural}" + (f", mean {mean:.3g})" if mean is not None else ")")
+    ax.hist(np.clip(ad, 0, edges[-1]), bins=edges, density=True, alpha=0.7, color="#4C72B0", label=label)
+    density = ad_null_bin_masses(edges, n_samples) / np.diff(edges)
+    ax.stairs(density, edges, lw=2, color="#C44E52", label="Gaussian null (law of the AD p-values)")
+    ax.axvline(crit, color="k", ls="--", lw=1, label=f"critical value {crit:.3f} at alpha {alpha:g}")
     ax.set_xlabel(f"Anderson–Darling A² per {what} (values beyond the axis are clipped)")
     ax.set_ylabel("density")
     ax.set_title("Per-coordinate normality" if what == "coordinate" else f"Per-{what} normality")
@@ -390,23 +357,15 @@ def plot_ad_distribution(ad_statistics: Any, /, *, n_samples: int, ax: Any = Non
     return fig
 
 
-def covariance_eigenvalues(x: Any, /) -> np.ndarray:
-    """Eigenvalues of the sample covariance (divisor n), descending, float64."""
-    a = _host(x)
-    n, d = a.shape
-    mean = a.mean(axis=0, dtype=np.float64)
-    g = np.zeros((d, d))
-    for s in range(0, n, 8192):
-        rows = np.asarray(a[s:s + 8192], dtype=np.float64) - mean
-        g += rows.T @ rows
-    return np.linalg.eigvalsh(g / n)[::-1]
-
-
-def plot_spectrum(eigenvalues: Any, /, *, rank_tolerance: float | None = None, ax: Any = None) -> Any:
+# --------------------------------------------------------------------------------------- spectrum
+def plot_spectrum(eigenvalues: Any, /, *, rank_tolerance: float | None = None,
+                  participation_ratio: float | None = None, ax: Any = None) -> Any:
     """The covariance eigen-spectrum (log scale) against the flat spectrum of an isotropic Gaussian.
 
-    Pass ``covariance_eigenvalues(x)`` or ``report.distance.spectrum.eigenvalues``. Eigenvalues below
-    ``rank_tolerance`` (default: ``d * eps * max``) are null directions and are marked.
+    Pass ``report.distance.spectrum.eigenvalues`` (or those of
+    :func:`~gaussprobe.covariance_spectrum`). Eigenvalues below ``rank_tolerance`` (default:
+    ``d * eps * max``) are null directions and are marked; ``participation_ratio`` (the result's)
+    goes into the title.
     """
     ev = np.sort(np.asarray(eigenvalues, dtype=np.float64))[::-1]
     d = ev.size
@@ -422,8 +381,8 @@ def plot_spectrum(eigenvalues: Any, /, *, rank_tolerance: float | None = None, a
     ax.axhline(ev.mean(), color="#55A868", ls="--", lw=1.5, label="isotropic (all equal to the mean)")
     ax.set_xlabel("component (sorted)")
     ax.set_ylabel("variance")
-    pr = ev.sum() ** 2 / np.sum(ev**2)
-    ax.set_title(f"Covariance spectrum: participation ratio {pr:.1f} of {d}")
+    pr = "" if participation_ratio is None else f": participation ratio {participation_ratio:.1f} of {d}"
+    ax.set_title(f"Covariance spectrum{pr}")
     ax.legend(loc="best", fontsize="small")
     return fig
 
@@ -436,88 +395,89 @@ def figure_to_data_uri(fig: Any, *, image_format: str = "png", dpi: int = 110) -
     return f"data:{mime};base64,{base64.b64encode(buf.getvalue()).decode('ascii')}"
 
 
+# ------------------------------------------------------------------------------------------ report
 #: Figure groups of :func:`report_figure_groups`, in page order.
-FIGURE_GROUPS = ("norms", "coordinates", "projections", "principal_directions", "spectrum")
+FIGURE_GROUPS = ("norms", "coordinates", "projections", "principal_directions", "pursuit", "spectrum")
 
 
-def report_figure_groups(report: Any = None, x: Any = None, *, rng: Any = 0) -> dict[str, dict[str, Any]]:
+def report_figure_groups(report: Any) -> dict[str, dict[str, Any]]:
     """The diagnostic figures of a report, by section: ``{group: {caption: Figure}}``.
 
-    Groups (see :data:`FIGURE_GROUPS`) without a figure are left out. Every figure reads its values from
-    the report's results; ``x`` adds what only the data can show: the norm histograms and the QQ plots
-    and histograms of the worst coordinates (``report.coordinates.worst_coordinates``, sorted by AD
-    p-value). The random projections are shown through their per-direction A² and p-values, because
-    their projected values are not stored on the result; the principal directions through the
-    ``qq_values`` their result keeps.
+    Groups (see :data:`FIGURE_GROUPS`) without a figure are left out. Every figure is drawn from the
+    report's results: the norm histograms from ``thin_shell(_centered).norm_order_statistics``; the
+    QQ plots and histograms of the worst coordinates, the worst random projections, the top principal
+    directions and the pursued direction from their results' ``qq_values``; A² from the
+    per-coordinate and per-direction statistics; the spectrum from its eigenvalues. A result without
+    those values (a report written before they were stored) gets no such figure.
     """
     groups: dict[str, dict[str, Any]] = {g: {} for g in FIGURE_GROUPS}
-    coords = getattr(report, "coordinates", None)
-    ad = getattr(coords, "ad_statistics", None)
-    ad_p = getattr(coords, "ad_pvalues", None)
-    worst = getattr(coords, "worst_coordinates", None)
-    if x is not None:
-        groups["norms"]["Norms against the chi(d) reference"] = plot_norms(x)
-        groups["norms"]["Centred norms against the chi(d) reference"] = plot_norms(x, center=True)
-        groups["coordinates"]["QQ plots of the least Gaussian coordinates (smallest AD p-values)"] = \
-            plot_coordinate_qq(x, ad_statistics=ad, coordinates=worst, ad_pvalues=ad_p)
-        if worst is not None:
+    for shell, caption in ((getattr(report, "thin_shell", None), "Norms against the chi(d) reference"),
+                           (getattr(report, "thin_shell_centered", None),
+                            "Centred norms against the chi(d) reference")):
+        if getattr(shell, "norm_order_statistics", None) is not None:
+            groups["norms"][caption] = plot_norms(shell)
+    co = getattr(report, "coordinates", None)
+    if co is not None:
+        if getattr(co, "qq_values", None) is not None:
+            groups["coordinates"]["QQ plots of the least Gaussian coordinates (smallest AD p-values)"] = \
+                plot_coordinate_qq(co)
             groups["coordinates"]["Histograms of the least Gaussian coordinates against N(0, 1)"] = \
-                plot_coordinate_histograms(x, coordinates=worst, ad_statistics=ad, ad_pvalues=ad_p)
-        if ad is None:
-            ad = anderson_darling_columns(x)
-    n = getattr(report, "n_samples", None) or (None if x is None else int(np.shape(x)[0]))
-    proj = getattr(report, "projections", None)
-    null = None
-    if n is not None and (ad is not None or getattr(proj, "ad_statistics", None) is not None):
-        null = null_ad_statistics(int(n), rng=rng)
-    if ad is not None and n is not None:
+                plot_coordinate_histograms(co)
         groups["coordinates"]["Per-coordinate Anderson–Darling statistics"] = plot_ad_distribution(
-            ad, n_samples=int(n), null_statistics=null)
-    if proj is not None and n is not None and getattr(proj, "ad_statistics", None) is not None:
+            co.ad_statistics, n_samples=int(co.n_samples), critical_value=co.ad_critical_value, alpha=co.alpha,
+            mean=co.ad_mean)
+    pr = getattr(report, "projections", None)
+    if pr is not None:
+        if getattr(pr, "qq_values", None) is not None:
+            groups["projections"]["QQ plots of the least Gaussian random projections (smallest AD p-values)"] = \
+                plot_projection_qq(pr)
+            groups["projections"]["Histograms of the least Gaussian random projections against N(0, 1)"] = \
+                plot_projection_histograms(pr)
         groups["projections"]["Per-direction Anderson–Darling statistics of the random projections"] = \
-            plot_ad_distribution(proj.ad_statistics, n_samples=int(n), what="direction", null_statistics=null)
-    if proj is not None and getattr(proj, "ad_pvalues", None) is not None:
+            plot_ad_distribution(pr.ad_statistics, n_samples=int(pr.n_samples), alpha=pr.alpha, mean=pr.ad_mean,
+                                 what="direction")
         groups["projections"]["AD p-values of the random projections (least Gaussian labelled)"] = \
-            plot_projection_pvalues(proj.ad_pvalues)
+            plot_projection_pvalues(pr.ad_pvalues)
     pdr = getattr(report, "principal_directions", None)
     if pdr is not None and np.size(getattr(pdr, "qq_values", ())) > 0:
         groups["principal_directions"]["QQ plots of the top principal directions (held-out half)"] = \
             plot_principal_direction_qq(pdr)
         groups["principal_directions"]["Histograms of the top principal directions against N(0, 1)"] = \
             plot_principal_direction_histograms(pdr)
+    pu = getattr(report, "pursuit", None)
+    if pu is not None and getattr(pu, "qq_values", None) is not None:
+        groups["pursuit"]["QQ plot of the least Gaussian direction found by projection pursuit"] = \
+            plot_pursuit_qq(pu)
+        groups["pursuit"]["Histogram of the least Gaussian direction against N(0, 1)"] = plot_pursuit_histogram(pu)
     spec = getattr(getattr(report, "distance", None), "spectrum", None)
-    if spec is not None and getattr(spec, "eigenvalues", None) is not None:
+    if spec is not None:
         groups["spectrum"]["Covariance eigen-spectrum"] = plot_spectrum(
-            spec.eigenvalues, rank_tolerance=getattr(spec, "rank_tolerance", None))
-    elif x is not None:
-        groups["spectrum"]["Covariance eigen-spectrum"] = plot_spectrum(covariance_eigenvalues(x))
+            spec.eigenvalues, rank_tolerance=spec.rank_tolerance, participation_ratio=spec.participation_ratio)
     return {g: figs for g, figs in groups.items() if figs}
 
 
-def report_figures(report: Any = None, x: Any = None, *, rng: Any = 0) -> dict[str, Any]:
-    """Every diagnostic figure that can be drawn from a report and/or the embeddings.
-
-    Returns a dict ``{title: Figure}``: the figures of :func:`report_figure_groups`, in page order.
-    """
-    return {caption: fig for figs in report_figure_groups(report, x, rng=rng).values()
-            for caption, fig in figs.items()}
+def report_figures(report: Any) -> dict[str, Any]:
+    """Every diagnostic figure that can be drawn from a report: ``{caption: Figure}``, the figures of
+    :func:`report_figure_groups` in page order."""
+    return {caption: fig for figs in report_figure_groups(report).values() for caption, fig in figs.items()}
 
 
 __all__ = [
     "FIGURE_GROUPS",
-    "anderson_darling_columns",
-    "covariance_eigenvalues",
+    "ad_null_bin_masses",
     "figure_to_data_uri",
     "new_figure",
-    "null_ad_statistics",
     "plot_ad_distribution",
     "plot_coordinate_histograms",
     "plot_coordinate_qq",
     "plot_norms",
     "plot_principal_direction_histograms",
     "plot_principal_direction_qq",
+    "plot_projection_histograms",
     "plot_projection_pvalues",
     "plot_projection_qq",
+    "plot_pursuit_histogram",
+    "plot_pursuit_qq",
     "plot_spectrum",
     "report_figure_groups",
     "report_figures",

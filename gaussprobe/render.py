@@ -1,11 +1,12 @@
 """Render a :class:`~gaussprobe.report.GaussianityReport` as Markdown or as one self-contained HTML page.
 
 Markdown is the form for CI job summaries and pull-request comments; HTML adds the diagnostic plots
-(inline PNG or SVG, no external resources, no scripts) and reads well on a phone. Both include the
-same table of key numbers, each next to what an exact Gaussian sample of the same size gives (mean and
-95% band, from :mod:`gaussprobe._reference`), a
-plain-language reading of the numbers, the verdict of a check when one is given, and the tests that
-were skipped with the reason.
+(inline PNG or SVG, no external resources, no scripts) and reads well on a phone. Every surface (the
+text summary of ``report.summary()``, Markdown, HTML and the notebook view) shows the same rows,
+:func:`rows`, which the registry of statistics (:mod:`gaussprobe._registry`) defines: the same labels,
+values, units and rounding, each value next to what an exact Gaussian sample of the same size gives
+(mean and 95% band, from :mod:`gaussprobe._reference`). Nothing here computes a statistic: the values,
+references and plotted points are read from the report's result objects.
 """
 
 from __future__ import annotations
@@ -17,15 +18,108 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import _registry as registry
+from ._reference import Reference
+from ._registry import format_band, format_value
+
+#: p-value calibrations that need no mention beside the value.
+_PLAIN_CALIBRATIONS = ("", "asymptotic", "exact moments")
+
 
 @dataclass(frozen=True, slots=True)
-class Metric:
-    """One row of the summary table."""
+class Row:
+    """One row of the summary, as every surface shows it.
+
+    Attributes
+    ----------
+    section : str
+        The row's section (the registry entry's title).
+    name : str
+        The row label.
+    value : float or None
+        The value (None: not computed).
+    text : str
+        The value in the metric's format (:func:`gaussprobe._registry.format_value`).
+    reference : str
+        What an exact Gaussian of the same ``(n, d)`` gives (``mean [95%: low, high]``), or how to
+        read the value; for a p-value that is not shown, why.
+    note : str
+        A caveat from the result (why a p-value is not shown, where a test has no power).
+    metric : str
+        The registry metric behind the row (a criterion name for those a limit can be set on).
+    band : Reference or None
+        The Gaussian reference band, when there is one (values outside it are marked in HTML).
+    pvalue : bool
+        Whether the value is a p-value (uniform under the null; marked in HTML below the level).
+    """
 
     section: str
     name: str
-    value: float | int | None
-    reference: str  # what an exact Gaussian of the same (n, d) gives (mean, 95% band), or how to read it
+    value: float | None
+    text: str
+    reference: str
+    note: str = ""
+    metric: str = ""
+    band: Reference | None = None
+    pvalue: bool = False
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(float(value))
+
+
+def _row(m: registry.Metric, report: Any) -> Row | None:
+    result = m.result_of(report)
+    if result is None:
+        return None
+    value = m.value(report)
+    band = m.reference_of(report)
+    note = ""
+    if m.uninformative(report):
+        reference = "uninformative"
+        note = "constant norms (normalised input): the norm statistics say nothing about Gaussianity here"
+    elif band is not None and _finite(band.mean):
+        reference = format_band(band, m.fmt) + m.reference_suffix
+    else:
+        text = m.reference_text(result) if callable(m.reference_text) else m.reference_text
+        reference = text + m.reference_suffix if text else m.reference_suffix.removeprefix("; ")
+    is_pvalue = m.fmt == "pvalue"
+    test = m.test_result_of(report)
+    if is_pvalue and test is not None:
+        calibration = str(getattr(test, "calibration", "") or "")
+        test_note = str(getattr(test, "note", "") or "")
+        if value is None or math.isnan(value):
+            reference = f"not shown ({calibration or 'not computed'})"
+            note = test_note
+            value = None
+        elif calibration not in _PLAIN_CALIBRATIONS:
+            reference += f" (null: {calibration})"
+        if m.informative is not None and not m.is_informative(report):
+            note = test_note
+    return Row(section=m.section, name=m.label, value=value, text=m.format(value), reference=reference,
+               note=note, metric=m.name, band=None if m.uninformative(report) else band, pvalue=is_pvalue)
+
+
+def rows(report: Any) -> list[Row]:
+    """The summary rows of ``report``: one per registry metric whose test ran, in registry order."""
+    return [r for m in registry.METRICS.values() if (r := _row(m, report)) is not None]
+
+
+def details(report: Any) -> list[tuple[str, str]]:
+    """``(section, line)`` lines that name what the rows summarise (the worst coordinates, directions)."""
+    out: list[tuple[str, str]] = []
+    for entry in registry.STATISTICS:
+        result = getattr(report, entry.fields[0][0], None)
+        if result is not None and entry.details is not None:
+            out += [(entry.title, line) for line in entry.details(result)]
+    return out
+
+
+def _fmt(value: Any) -> str:
+    """A number in the general format (:func:`gaussprobe._registry.format_value`)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return format_value(value, "count")
+    return format_value(value)
 
 
 def _status_word(result: Any, fail: str) -> str:
@@ -36,230 +130,84 @@ def _status_word(result: Any, fail: str) -> str:
     return "pass" if result.passed else fail or "FAIL"
 
 
-def _pvalue_row(name: str, test: Any) -> Metric:
-    """A p-value row; a p-value that is not shown (not calibrated or not informative) says why."""
-    value = _get(test, "pvalue")
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        how = _get(test, "calibration") or "not computed"
-        return Metric("Multivariate", name, None, f"not shown ({how}): {_get(test, 'note') or ''}".rstrip(": "))
-    how = _get(test, "calibration")
-    suffix = f" (null: {how})" if how and how not in ("asymptotic", "exact moments") else ""
-    return Metric("Multivariate", name, value, f"uniform on [0, 1]{suffix}")
-
-
-def _get(obj: Any, *paths: str) -> Any:
-    """The first attribute path that exists and is not None (tolerates evolving result layouts)."""
-    for path in paths:
-        cur = obj
-        for part in path.split("."):
-            cur = getattr(cur, part, None)
-            if cur is None:
-                break
-        if cur is not None:
-            return cur
-    return None
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    v = float(value)
-    if not math.isfinite(v):
-        return str(v)
-    if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5):
-        return f"{v:.3g}"
-    return f"{v:.4g}"
-
-
-def _band(ref: Any, pct: bool = False) -> str:
-    """``mean [low, high]`` of a Gaussian reference (empty when there is none)."""
-    if ref is None:
-        return ""
-    f: Any = (lambda v: f"{100 * float(v):.1f}%") if pct else _fmt
-    return f"{f(ref.mean)} [95%: {f(ref.low)}, {f(ref.high)}]"
-
-
-def metrics(report: Any) -> list[Metric]:
-    """The key numbers of a report, each with what an exact Gaussian of the same (n, d) gives."""
-    rows: list[Metric] = []
-    alpha = _get(report, "alpha") or 0.05
-    ts, tsc = _get(report, "thin_shell"), _get(report, "thin_shell_centered")
-    if ts is not None:
-        rows.append(Metric("Thin shell", "mean norm", _get(ts, "mean"), "scale only"))
-        ref = _band(_get(ts, "cv_reference")) or f"{_fmt(_get(ts, 'cv_gaussian'))} for chi(d)"
-        if _get(ts, "constant_norms"):
-            ref = "uninformative: constant norms (normalised input)"
-        rows.append(Metric("Thin shell", "norm CV (uncentred)", _get(ts, "cv"),
-                           f"{ref}; the paper's thin shell: <= 0.1"))
-    if tsc is not None:
-        rows.append(Metric("Thin shell", "norm CV (centred)", _get(tsc, "cv"),
-                           _band(_get(tsc, "cv_reference")) or f"{_fmt(_get(tsc, 'cv_gaussian'))} for chi(d)"))
-        rows.append(Metric("Thin shell", "CV ratio (centred / chi(d))", _get(tsc, "cv_ratio"),
-                           _band(_get(tsc, "cv_ratio_reference")) or "about 1"))
-    co = _get(report, "coordinates")
-    if co is not None:
-        band = _get(co, "pass_fraction_band")
-        band_text = f" (99% band {band[0]:.3f}-{band[1]:.3f})" if band is not None else ""
-        rows += [
-            Metric("Coordinates", "mean Anderson-Darling A^2", _get(co, "ad_mean"),
-                   f"about 0.37; critical value {_fmt(_get(co, 'ad_critical_value') or 0.752)}"),
-            Metric("Coordinates", "A^2 pass fraction", _get(co, "ad_pass_fraction"),
-                   _band(_get(co, "ad_pass_fraction_reference"), pct=True)
-                   or f"{_fmt(_get(co, 'expected_pass_fraction') or 1 - alpha)}{band_text}"),
-            Metric("Coordinates", "D'Agostino-Pearson pass fraction", _get(co, "dp_pass_fraction"),
-                   _band(_get(co, "dp_pass_fraction_reference"), pct=True) or f"{_fmt(1 - alpha)}{band_text}"),
-            Metric("Coordinates", "mean D'Agostino-Pearson p-value", _get(co, "dp_mean_pvalue"), "about 0.5"),
-            Metric("Coordinates", "combined p-value", _get(co, "combined_test.pvalue"),
-                   "uniform on [0, 1]; small means some coordinate is non-Gaussian"),
-        ]
-    pr = _get(report, "projections")
-    if pr is not None:
-        rej = f"about {_fmt(alpha)}"
-        n, k = _get(pr, "n_samples") or _get(report, "n_samples"), _get(pr, "n_projections")
-        if n is not None and k:
-            from ._reference import rejected_fraction_reference
-
-            rej = _band(rejected_fraction_reference(int(n), int(k), float(_get(pr, "alpha") or alpha)), pct=True)
-            if k > (_get(report, "n_features") or k):
-                rej += " (dependent directions: wider)"
-        rows += [
-            Metric("Random projections", "rejected fraction", _get(pr, "rejected_fraction"), rej),
-            Metric("Random projections", "combined p-value", _get(pr, "combined_test.pvalue"),
-                   "uniform on [0, 1]; small means non-Gaussian"),
-            Metric("Random projections", "mean A^2", _get(pr, "ad_mean"), "about 0.37"),
-        ]
-    di = _get(report, "distance")
-    if di is not None:
-        d = _get(report, "n_features")
-        n = _get(report, "n_samples")
-        bw = _get(di, "bures_wasserstein")
-        sp = _get(di, "spectrum")
-        rows += [
-            Metric("Distance", "normalised Bures-Wasserstein distance",
-                   _get(di, "normalized_distance", "bures_wasserstein.normalized"),
-                   _band(_get(bw, "normalized_reference")) or "0 = isotropic, 1 = farthest"),
-            Metric("Distance", "  mean part", _get(bw, "mean_part"), _band(_get(bw, "mean_part_reference"))),
-            Metric("Distance", "  anisotropy part", _get(bw, "anisotropy_part"),
-                   _band(_get(bw, "anisotropy_part_reference"))),
-            Metric("Distance", "sliced W2 excess over the Gaussian null",
-                   _get(di, "sliced_excess_ratio", "sliced.excess_ratio"), "about 1"),
-            Metric("Distance", "sphericity test p-value",
-                   _get(di, "sphericity_test.pvalue", "sphericity.pvalue"), "uniform on [0, 1]"),
-            Metric("Spectrum", "covariance rank", _get(di, "rank", "spectrum.rank"),
-                   f"{_fmt(min(d, n - 1) if d is not None and n is not None else d)} (full)"),
-        ]
-        for name, field in (("effective rank", "effective_rank"), ("participation ratio", "participation_ratio"),
-                            ("condition number", "condition_number"), ("IsoScore", "isoscore")):
-            rows.append(Metric("Spectrum", name, _get(sp, field), _band(_get(sp, f"{field}_reference"))))
-    pdr = _get(report, "principal_directions")
-    if pdr is not None:
-        rows.append(Metric("Directions", "principal directions combined p-value (sample splitting)",
-                           _get(pdr, "combined_test.pvalue"), "uniform on [0, 1]; small means a "
-                           "principal direction is non-Gaussian"))
-    pu = _get(report, "pursuit")
-    if pu is not None:
-        rows.append(_pvalue_row("least Gaussian direction p-value (pursuit)", _get(pu, "test")))
-    ma = _get(report, "mardia")
-    if ma is not None:
-        rows += [_pvalue_row("Mardia skewness p-value", _get(ma, "skewness_test")),
-                 _pvalue_row("Mardia kurtosis p-value", _get(ma, "kurtosis_test"))]
-    for name, label in (("henze_zirkler", "Henze-Zirkler"), ("royston", "Royston"),
-                        ("doornik_hansen", "Doornik-Hansen"), ("energy", "energy")):
-        res = _get(report, name)
-        if res is not None:
-            rows.append(_pvalue_row(f"{label} p-value", res))
-    return rows
-
-
 def interpretation(report: Any) -> list[str]:
     """A few plain sentences that say what the numbers mean."""
     out: list[str] = []
-    d = _get(report, "n_features")
-    ts, tsc, co, pr, di = (_get(report, k) for k in ("thin_shell", "thin_shell_centered", "coordinates",
-                                                      "projections", "distance"))
-    cv, cvg = _get(ts, "cv"), _get(ts, "cv_gaussian")
-    if cv is not None and cvg is not None:
-        if _get(ts, "constant_norms") or cv < 1e-6:
+    d = report.n_features
+    ts, tsc, co, pr, di = (report.thin_shell, report.thin_shell_centered, report.coordinates,
+                           report.projections, report.distance)
+    if ts is not None:
+        if ts.constant_norms:
             out.append("All norms are equal: the embeddings are L2-normalised, so the norm statistics say "
                        "nothing about Gaussianity; read the coordinate and projection tests (which do not "
                        "depend on scale), or analyse the raw vectors from before the normalisation.")
         else:
-            ratio = cv / cvg if cvg else float("nan")
-            shell = "a thin shell, as the paper's theory predicts" if cv <= 0.1 else "no thin shell"
-            out.append(f"Norms: CV {cv:.3g}, {ratio:.1f} times that of an isotropic Gaussian in {d} dimensions "
-                       f"({cvg:.3g}); {shell} (the paper's cut-off is 0.1).")
-    cvc = _get(tsc, "cv")
-    if cvc is not None and cv is not None and cv >= 1e-6 and cvc > 1.25 * cv:
-        out.append(f"After centring, the norm CV rises to {cvc:.3g}: the embeddings share a large mean vector "
-                   "(they sit in a narrow cone), which makes the uncentred norms look more concentrated "
-                   "than the distribution around its mean is.")
+            shell = "a thin shell, as the paper's theory predicts" if ts.cv <= 0.1 else "no thin shell"
+            out.append(f"Norms: CV {format_value(ts.cv)}, {format_value(ts.cv_ratio)} times that of an isotropic "
+                       f"Gaussian in {d} dimensions ({format_value(ts.cv_gaussian)}); {shell} (the paper's "
+                       "cut-off is 0.1).")
+        if tsc is not None and not ts.constant_norms and tsc.cv > 1.25 * ts.cv:
+            out.append(f"After centring, the norm CV rises to {format_value(tsc.cv)}: the embeddings share a "
+                       "large mean vector (they sit in a narrow cone), which makes the uncentred norms look "
+                       "more concentrated than the distribution around its mean is.")
     if co is not None:
-        ad, frac = _get(co, "ad_mean"), _get(co, "ad_pass_fraction")
-        exp = _get(co, "expected_pass_fraction") or 0.95
-        verdict = "consistent with Gaussian marginals" if ad is not None and ad < 0.6 else \
-            "clearly non-Gaussian marginals"
-        if ad is not None and frac is not None:
-            out.append(f"Coordinates: mean A^2 {ad:.3g} (about 0.37 for Gaussian data, 0.752 is the 5% critical "
-                       f"value) and {frac:.0%} of coordinates pass (about {exp:.0%} would for Gaussian data): "
-                       f"{verdict}.")
+        verdict = "consistent with Gaussian marginals" if co.ad_mean < 0.6 else "clearly non-Gaussian marginals"
+        out.append(f"Coordinates: mean A^2 {format_value(co.ad_mean)} (about 0.37 for Gaussian data, "
+                   f"{format_value(co.ad_critical_value)} is the {format_value(co.alpha, 'percent')} critical "
+                   f"value) and {format_value(co.ad_pass_fraction, 'percent')} of coordinates pass (about "
+                   f"{format_value(co.expected_pass_fraction, 'percent')} would for Gaussian data): {verdict}.")
     if pr is not None:
-        rej, p = _get(pr, "rejected_fraction"), _get(pr, "combined_test.pvalue")
-        alpha = _get(report, "alpha") or 0.05
-        if rej is not None and p is not None:
-            out.append(f"Random directions: {rej:.0%} of projections are rejected at {alpha:g} (about {alpha:.0%} "
-                       f"for Gaussian data); combined p-value {p:.3g}. Every one-dimensional projection of a "
-                       "Gaussian is Gaussian, so many rejections rule a Gaussian out.")
-    rank = _get(di, "rank", "spectrum.rank")
-    if rank is not None and d is not None:
-        if rank < d:
-            out.append(f"The covariance has rank {rank} of {d}: {d - rank} direction(s) carry no variance. Tests "
-                       "that need a full-rank covariance were skipped (see Skipped); run them on "
-                       f"gaussprobe.principal_projection(x, n_components={rank}).")
-        pr_ratio = _get(di, "spectrum.participation_ratio")
-        pr_ref = _get(di, "spectrum.participation_ratio_reference")
-        if pr_ratio is not None:
-            gauss = ("an isotropic Gaussian spreads it over nearly all" if pr_ref is None else
-                     f"an exact Gaussian sample of this size gives {pr_ref.mean:.1f}, 95% band "
-                     f"{pr_ref.low:.1f}-{pr_ref.high:.1f}, because n is finite")
-            out.append(f"Spectrum: participation ratio {pr_ratio:.1f} of {d} -- the variance is spread over about "
-                       f"{pr_ratio:.0f} effective directions ({gauss}).")
+        out.append(f"Random directions: {format_value(pr.rejected_fraction, 'percent')} of projections are "
+                   f"rejected at {pr.alpha:g} (about {format_value(pr.alpha, 'percent')} for Gaussian data); "
+                   f"combined p-value {format_value(pr.combined_test.pvalue, 'pvalue')}. Every one-dimensional "
+                   "projection of a Gaussian is Gaussian, so many rejections rule a Gaussian out.")
+    if di is not None:
+        if di.rank < d:
+            out.append(f"The covariance has rank {di.rank} of {d}: {d - di.rank} direction(s) carry no variance. "
+                       "Tests that need a full-rank covariance were skipped (see Skipped); run them on "
+                       f"gaussprobe.principal_projection(x, n_components={di.rank}).")
+        sp = di.spectrum
+        ref = sp.participation_ratio_reference
+        gauss = ("an isotropic Gaussian spreads it over nearly all" if ref is None else
+                 f"an exact Gaussian sample of this size gives {format_value(ref.mean)}, 95% band "
+                 f"{format_value(ref.low)}-{format_value(ref.high)}, because n is finite")
+        out.append(f"Spectrum: participation ratio {format_value(sp.participation_ratio)} of {d} -- the variance "
+                   f"is spread over about {sp.participation_ratio:.0f} effective directions ({gauss}).")
     return out
 
 
-def _skipped(report: Any) -> dict[str, str]:
-    return dict(_get(report, "skipped") or {})
+def skipped_lines(report: Any) -> list[tuple[str, str]]:
+    """``(test, message)`` of every skipped test."""
+    return [(name, skip.message) for name, skip in report.skipped.items()]
 
 
 def _provenance(report: Any) -> str:
-    parts = [f"n = {_fmt(_get(report, 'n_samples'))}", f"d = {_fmt(_get(report, 'n_features'))}",
-             f"backend {_get(report, 'backend') or '?'} on {_get(report, 'device') or '?'}",
-             f"{_get(report, 'compute_dtype') or '?'}", f"seed {_get(report, 'seed')}",
-             f"gaussprobe {_get(report, 'gaussprobe_version') or '?'}"]
+    parts = [f"n = {format_value(report.n_samples, 'count')}", f"d = {format_value(report.n_features, 'count')}",
+             f"backend {report.backend} on {report.device}", f"{report.compute_dtype}", f"seed {report.seed}",
+             f"gaussprobe {report.gaussprobe_version}"]
     return ", ".join(parts)
 
 
 def text_summary(report: Any) -> str:
-    """A fixed-width table (used when the report's own ``summary()`` is unavailable)."""
-    rows = metrics(report)
-    width = max((len(m.name) for m in rows), default=10)
-    lines = [f"Gaussianity report ({_provenance(report)})"]
-    section = None
-    for m in rows:
-        if m.section != section:
-            section = m.section
-            lines.append(f"{section}")
-        lines.append(f"  {m.name:<{width}}  {_fmt(m.value):>10}   Gaussian: {m.reference}")
-    for name, why in _skipped(report).items():
-        lines.append(f"skipped {name}: {why}")
-    return "\n".join(lines)
+    """The fixed-width table of ``report.summary()``."""
+    from ._summary import format_summary
+
+    return format_summary(report)
 
 
 def _md_escape(text: str) -> str:
     return text.replace("|", "\\|")
+
+
+def _reference_cell(row: Row) -> str:
+    return f"{row.reference}: {row.note}" if row.note else row.reference
+
+
+def check_rows(outcome: Any) -> list[tuple[Any, str, str, str]]:
+    """``(criterion result, operator, observed, limit)`` per criterion, failures first, the numbers in
+    the format of the criterion's rows."""
+    return [(r, "<=" if r.kind == "max" else ">=", r.format(r.observed), r.format(r.limit))
+            for r in sorted(outcome.results, key=lambda r: r.passed)]
 
 
 def to_markdown(report: Any, *, outcome: Any = None, title: str | None = None, source: str | None = None,
@@ -289,24 +237,27 @@ def to_markdown(report: Any, *, outcome: Any = None, title: str | None = None, s
         icon = ":white_check_mark:" if outcome.passed else ":x:"
         lines += [f"### Check: {icon} {verdict}", "", "| criterion | observed | limit | result |",
                   "|---|---:|---:|---|"]
-        for r in sorted(outcome.results, key=lambda r: r.passed):
-            op = "<=" if r.kind == "max" else ">="
-            note = f" ({_md_escape(r.note)})" if getattr(r, "note", "") else ""
-            lines.append(f"| `{r.name}` | {_fmt(r.observed)} | {op} {_fmt(r.limit)} | "
-                         f"{_status_word(r, '**FAIL**')}{note} |")
+        for r, op, observed, limit in check_rows(outcome):
+            note = f" ({_md_escape(r.note)})" if r.note else ""
+            lines.append(f"| `{r.name}` | {observed} | {op} {limit} | {_status_word(r, '**FAIL**')}{note} |")
         lines.append("")
     lines += ["### Summary", "", "| | statistic | value | exact Gaussian, same n and d: mean [95% band] |",
               "|---|---|---:|---|"]
     section = None
-    for m in metrics(report):
-        label = m.section if m.section != section else ""
-        section = m.section
-        lines.append(f"| {label} | {_md_escape(m.name)} | {_fmt(m.value)} | {_md_escape(m.reference)} |")
+    for row in rows(report):
+        label = row.section if row.section != section else ""
+        section = row.section
+        lines.append(f"| {label} | {_md_escape(row.name)} | {row.text} | {_md_escape(_reference_cell(row))} |")
     lines.append("")
-    skipped = _skipped(report)
+    found = details(report)
+    if found:
+        lines += ["### Least Gaussian coordinates and directions", ""]
+        lines += [f"- {_md_escape(section)}: {_md_escape(line)}" for section, line in found]
+        lines.append("")
+    skipped = skipped_lines(report)
     if skipped:
         lines += ["### Skipped tests", ""]
-        lines += [f"- **{k}**: {_md_escape(v)}" for k, v in skipped.items()]
+        lines += [f"- **{k}**: {_md_escape(v)}" for k, v in skipped]
         lines.append("")
     notes = list(notes)
     if notes:
@@ -345,49 +296,15 @@ _DETAIL_SECTIONS = (("norms", "Norms"), ("coordinates", "Coordinates"), ("projec
                     ("principal-directions", "Principal directions"), ("pursuit", "Projection pursuit"),
                     ("spectrum", "Spectrum"))
 _FIGURE_GROUP_SECTION = {"norms": "norms", "coordinates": "coordinates", "projections": "projections",
-                         "principal_directions": "principal-directions", "spectrum": "spectrum"}
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(float(value))
+                         "principal_directions": "principal-directions", "pursuit": "pursuit",
+                         "spectrum": "spectrum"}
 
 
 def _outside(value: Any, ref: Any) -> bool:
     """Whether ``value`` lies outside the 95% band ``[ref.low, ref.high]`` (False when either is missing)."""
-    if ref is None or not _finite(value):
+    if ref is None or not _finite(value) or not (_finite(ref.low) and _finite(ref.high)):
         return False
-    low, high = _get(ref, "low"), _get(ref, "high")
-    if low is None or high is None or math.isnan(float(low)) or math.isnan(float(high)):
-        return False
-    return not float(low) <= float(value) <= float(high)
-
-
-def _row_references(report: Any) -> dict[tuple[str, str], Any]:
-    """The Gaussian reference object behind each summary row that has one, by (section, name)."""
-    ts, tsc, co = _get(report, "thin_shell"), _get(report, "thin_shell_centered"), _get(report, "coordinates")
-    bw, sp = _get(report, "distance.bures_wasserstein"), _get(report, "distance.spectrum")
-    refs: dict[tuple[str, str], Any] = {
-        ("Thin shell", "norm CV (uncentred)"): None if _get(ts, "constant_norms") else _get(ts, "cv_reference"),
-        ("Thin shell", "norm CV (centred)"): _get(tsc, "cv_reference"),
-        ("Thin shell", "CV ratio (centred / chi(d))"): _get(tsc, "cv_ratio_reference"),
-        ("Coordinates", "A^2 pass fraction"): _get(co, "ad_pass_fraction_reference"),
-        ("Coordinates", "D'Agostino-Pearson pass fraction"): _get(co, "dp_pass_fraction_reference"),
-        ("Distance", "normalised Bures-Wasserstein distance"): _get(bw, "normalized_reference"),
-        ("Distance", "  mean part"): _get(bw, "mean_part_reference"),
-        ("Distance", "  anisotropy part"): _get(bw, "anisotropy_part_reference"),
-    }
-    for name, field in (("effective rank", "effective_rank"), ("participation ratio", "participation_ratio"),
-                        ("condition number", "condition_number"), ("IsoScore", "isoscore")):
-        refs["Spectrum", name] = _get(sp, f"{field}_reference")
-    pr = _get(report, "projections")
-    n, k = _get(pr, "n_samples") or _get(report, "n_samples"), _get(pr, "n_projections")
-    if pr is not None and n is not None and k:
-        from ._reference import rejected_fraction_reference
-
-        alpha = float(_get(pr, "alpha") or _get(report, "alpha") or 0.05)
-        if k <= (_get(report, "n_features") or k):  # more directions than features: the true band is wider
-            refs["Random projections", "rejected fraction"] = rejected_fraction_reference(int(n), int(k), alpha)
-    return {key: ref for key, ref in refs.items() if ref is not None}
+    return not float(ref.low) <= float(value) <= float(ref.high)
 
 
 def _mark(value: Any, *, ref: Any = None, pvalue_level: float | None = None) -> str:
@@ -399,9 +316,9 @@ def _mark(value: Any, *, ref: Any = None, pvalue_level: float | None = None) -> 
     return ""
 
 
-def _num(value: Any, cls: str = "", title: str = "") -> str:
+def _num(text: str, cls: str = "", title: str = "") -> str:
     attr = f' title="{html.escape(title)}"' if title and cls else ""
-    return f'<td class="num{" " + cls if cls else ""}"{attr}>{_fmt(value)}</td>'
+    return f'<td class="num{" " + cls if cls else ""}"{attr}>{html.escape(text)}</td>'
 
 
 def _legend(alpha: float) -> str:
@@ -412,136 +329,63 @@ def _legend(alpha: float) -> str:
             "at where to look; only a check passes judgement.</p>")
 
 
-def _table(header: Sequence[str], rows: Iterable[str]) -> str:
+def _table(header: Sequence[str], body: Iterable[str]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    return f'<div class="scroll"><table><tr>{head}</tr>' + "".join(rows) + "</table></div>"
+    return f'<div class="scroll"><table><tr>{head}</tr>' + "".join(body) + "</table></div>"
 
 
-def _array(obj: Any, name: str) -> list[Any] | None:
-    value = _get(obj, name)
-    if value is None:
-        return None
-    try:
-        return list(value)
-    except TypeError:
-        return None
-
-
-def _at(values: list[Any] | None, i: int) -> Any:
-    if values is None or i >= len(values):
-        return None
-    v = values[i]
-    return v.item() if hasattr(v, "item") else v
+def _p(value: Any, level: float) -> str:
+    return _num(format_value(value, "pvalue"), _mark(value, pvalue_level=level))
 
 
 def _coordinates_detail(report: Any, alpha: float) -> list[str]:
-    co = _get(report, "coordinates")
-    worst = _array(co, "worst_coordinates")
-    if not worst:
+    co = report.coordinates
+    if co is None:
         return []
-    cols = {f: _array(co, f) for f in ("ad_statistics", "ad_pvalues", "dp_pvalues", "skewness",
-                                       "excess_kurtosis", "skewness_z", "kurtosis_z")}
-    level = alpha / max(len(cols["ad_pvalues"] or ()), 1)
-    rows = []
-    for j in (int(w) for w in worst):
-        cells = [_num(_at(cols["ad_statistics"], j)),
-                 _num(_at(cols["ad_pvalues"], j), _mark(_at(cols["ad_pvalues"], j), pvalue_level=level)),
-                 _num(_at(cols["dp_pvalues"], j), _mark(_at(cols["dp_pvalues"], j), pvalue_level=level))]
-        cells += [_num(_at(cols[f], j)) for f in ("skewness", "excess_kurtosis", "skewness_z", "kurtosis_z")]
-        rows.append(f'<tr><td class="num">{j}</td>{"".join(cells)}</tr>')
+    level = alpha / max(co.n_features, 1)
+    body = []
+    for j in (int(w) for w in co.worst_coordinates):
+        cells = [_num(_fmt(co.ad_statistics[j])), _p(co.ad_pvalues[j], level), _p(co.dp_pvalues[j], level)]
+        cells += [_num(_fmt(getattr(co, f)[j])) for f in ("skewness", "excess_kurtosis", "skewness_z", "kurtosis_z")]
+        body.append(f'<tr><td class="num">{j}</td>{"".join(cells)}</tr>')
     return ["<h3>Least Gaussian coordinates (smallest AD p-values)</h3>",
             _table(("coordinate", "A^2", "AD p-value", "DP p-value", "skewness", "excess kurtosis",
-                    "skewness z", "kurtosis z"), rows)]
+                    "skewness z", "kurtosis z"), body)]
 
 
-def _projections_detail(report: Any, alpha: float, n_worst: int = 4) -> list[str]:
-    pr = _get(report, "projections")
-    pvalues = _array(pr, "ad_pvalues")
-    if not pvalues:
+def _projections_detail(report: Any, alpha: float) -> list[str]:
+    pr = report.projections
+    if pr is None or pr.worst_directions is None:
         return []
-    finite = [i for i, p in enumerate(pvalues) if _finite(_at(pvalues, i))]
-    worst = sorted(finite, key=lambda i: float(pvalues[i]))[:n_worst]
-    ad, dps, dpp = _array(pr, "ad_statistics"), _array(pr, "dp_statistics"), _array(pr, "dp_pvalues")
-    level = alpha / len(pvalues)
-    rows = [f'<tr><td class="num">#{i}</td>{_num(_at(ad, i))}'
-            f"{_num(_at(pvalues, i), _mark(_at(pvalues, i), pvalue_level=level))}{_num(_at(dps, i))}"
-            f"{_num(_at(dpp, i), _mark(_at(dpp, i), pvalue_level=level))}</tr>" for i in worst]
-    return [f"<h3>Least Gaussian random projections ({len(worst)} of {len(pvalues)})</h3>",
-            _table(("direction", "A^2", "AD p-value", "DP K^2", "DP p-value"), rows),
-            ('<p class="meta">The result stores each direction\'s statistics but not its projected values, '
-             "so the worst directions are shown here and in the plots of A^2 and of the p-values over all "
-             "directions rather than as QQ plots.</p>")]
+    level = alpha / max(pr.n_projections, 1)
+    body = [f'<tr><td class="num">#{int(i)}</td>{_num(_fmt(pr.ad_statistics[i]))}{_p(pr.ad_pvalues[i], level)}'
+            f"{_num(_fmt(pr.dp_statistics[i]))}{_p(pr.dp_pvalues[i], level)}</tr>" for i in pr.worst_directions]
+    return [f"<h3>Least Gaussian random projections ({len(body)} of {pr.n_projections})</h3>",
+            _table(("direction", "A^2", "AD p-value", "DP K^2", "DP p-value"), body)]
 
 
 def _principal_detail(report: Any, alpha: float) -> list[str]:
-    pdr = _get(report, "principal_directions")
-    pvalues = _array(pdr, "ad_pvalues")
-    if not pvalues:
+    pdr = report.principal_directions
+    if pdr is None or not len(pdr.ad_pvalues):
         return []
-    ends, ranks, folds = _array(pdr, "ends"), _array(pdr, "ranks"), _array(pdr, "folds")
-    cols = {f: _array(pdr, f) for f in ("direction_eigenvalues", "ad_statistics", "dp_pvalues", "skewness",
-                                        "excess_kurtosis")}
-    level = alpha / len(pvalues)
-    worst = min(range(len(pvalues)), key=lambda i: float(pvalues[i]) if _finite(_at(pvalues, i)) else math.inf)
-    rows = []
-    for i in range(len(pvalues)):
-        fold = _at(folds, i)
-        cells = [f"<td>{html.escape(str(_at(ends, i) or '?'))}</td>", _num(_at(ranks, i)),
-                 f'<td class="num">{"?" if fold is None else int(fold) + 1}</td>',
-                 _num(_at(cols["direction_eigenvalues"], i)), _num(_at(cols["ad_statistics"], i)),
-                 _num(_at(pvalues, i), _mark(_at(pvalues, i), pvalue_level=level)),
-                 _num(_at(cols["dp_pvalues"], i), _mark(_at(cols["dp_pvalues"], i), pvalue_level=level)),
-                 _num(_at(cols["skewness"], i)), _num(_at(cols["excess_kurtosis"], i))]
-        tr = '<tr class="worst">' if i == worst else "<tr>"
-        rows.append(f'{tr}{"".join(cells)}</tr>')
-    combined = _get(pdr, "combined_test.pvalue")
+    level = alpha / len(pdr.ad_pvalues)
+    worst = (pdr.worst.end, pdr.worst.rank, pdr.worst.fold)
+    body = []
+    for i in range(len(pdr.ad_pvalues)):
+        cells = [f"<td>{html.escape(pdr.ends[i])}</td>", _num(_fmt(int(pdr.ranks[i]))),
+                 _num(_fmt(int(pdr.folds[i]) + 1)), _num(_fmt(pdr.direction_eigenvalues[i])),
+                 _num(_fmt(pdr.ad_statistics[i])), _p(pdr.ad_pvalues[i], level), _p(pdr.dp_pvalues[i], level),
+                 _num(_fmt(pdr.skewness[i])), _num(_fmt(pdr.excess_kurtosis[i]))]
+        tr = '<tr class="worst">' if (pdr.ends[i], int(pdr.ranks[i]), int(pdr.folds[i])) == worst else "<tr>"
+        body.append(f'{tr}{"".join(cells)}</tr>')
+    combined = pdr.combined_test.pvalue
     summary = (f'<p>Combined p-value (sample splitting) <span class="{_mark(combined, pvalue_level=alpha)}">'
-               f"{_fmt(combined)}</span>; Bonferroni {_fmt(_get(pdr, 'bonferroni_pvalue'))}; "
-               f"{_fmt(_get(pdr, 'n_above_edge'))} eigenvalue(s) above and {_fmt(_get(pdr, 'n_below_edge'))} "
-               f"below the Marchenko-Pastur bulk [{_fmt(_get(pdr, 'mp_lower_edge'))}, "
-               f"{_fmt(_get(pdr, 'mp_upper_edge'))}].</p>")
+               f"{format_value(combined, 'pvalue')}</span>; Bonferroni {format_value(pdr.bonferroni_pvalue, 'pvalue')}; "
+               f"{pdr.n_above_edge} eigenvalue(s) above and {pdr.n_below_edge} below the Marchenko-Pastur bulk "
+               f"[{_fmt(pdr.mp_lower_edge)}, {_fmt(pdr.mp_upper_edge)}].</p>")
     return [summary, "<h3>Tested directions (estimated on one half, tested on the other; worst in bold)</h3>",
             _table(("end", "rank", "estimated on half", "eigenvalue", "A^2", "AD p-value", "DP p-value",
-                    "skewness", "excess kurtosis"), rows)]
-
-
-def _pursuit_detail(report: Any, alpha: float) -> list[str]:
-    pu = _get(report, "pursuit")
-    if pu is None:
-        return []
-    best = _get(pu, "best")
-    test = _get(pu, "test")
-    pvalue = _get(test, "pvalue")
-    kq, sq = _get(pu, "null_kurtosis_q95"), _get(pu, "null_skewness_q95")
-
-    def sym(q: Any) -> Any:  # |statistic| <= q95 of the search on Gaussian noise: a symmetric band
-        return None if not _finite(q) else _SymmetricBand(float(q))
-
-    skew, kurt = _get(best, "skewness"), _get(best, "excess_kurtosis")
-    rows = [
-        ("p-value of the best contrast (Monte-Carlo null of the same search)",
-         _num(pvalue, _mark(pvalue, pvalue_level=alpha)),
-         f"uniform on [0, 1]; calibration {_get(test, 'calibration') or '?'}"),
-        ("best contrast statistic", _num(_get(test, "statistic")), f"contrast: {_get(pu, 'best_contrast') or '?'}"),
-        ("skewness of the projection", _num(skew, _mark(skew, ref=sym(sq))),
-         f"search on Gaussian noise: |skewness| <= {_fmt(sq)} (95%)"),
-        ("excess kurtosis of the projection", _num(kurt, _mark(kurt, ref=sym(kq))),
-         f"search on Gaussian noise: |excess kurtosis| <= {_fmt(kq)} (95%)"),
-        ("variance of the projection", _num(_get(best, "eigenvalue")), "input units"),
-        ("A^2 of the projection", _num(_get(best, "ad_statistic")),
-         "its AD/DP p-values ignore the search and are not shown"),
-        ("informative at this (n, d)", f'<td class="num">{_fmt(_get(pu, "informative"))}</td>',
-         "whether the search stands out of what it finds in noise"),
-        ("null draws", _num(_get(pu, "n_null")), ""),
-    ]
-    body = [f"<tr><td>{html.escape(name)}</td>{cell}<td>{html.escape(ref)}</td></tr>" for name, cell, ref in rows]
-    note = _get(test, "note")
-    out = [_table(("statistic", "value", "reference"), body)]
-    if note:
-        out.append(f'<p class="meta">{html.escape(str(note))}</p>')
-    out.append('<p class="meta">The result stores the direction and its statistics, not the projected values, '
-               "so the pursuit has no QQ plot.</p>")
-    return out
+                    "skewness", "excess kurtosis"), body)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -555,25 +399,58 @@ class _SymmetricBand:
         return -self.high
 
 
+def _pursuit_detail(report: Any, alpha: float) -> list[str]:
+    pu = report.pursuit
+    if pu is None:
+        return []
+    best, test = pu.best, pu.test
+
+    def sym(q: float) -> _SymmetricBand | None:  # |statistic| <= q95 of the search on Gaussian noise
+        return _SymmetricBand(float(q)) if _finite(q) else None
+
+    body = [
+        ("p-value of the best contrast (Monte-Carlo null of the same search)", _p(test.pvalue, alpha),
+         f"uniform on [0, 1]; calibration {test.calibration}"),
+        ("best contrast statistic", _num(_fmt(test.statistic)), f"contrast: {pu.best_contrast}"),
+        ("skewness of the projection", _num(_fmt(best.skewness), _mark(best.skewness, ref=sym(pu.null_skewness_q95))),
+         f"search on Gaussian noise: |skewness| <= {_fmt(pu.null_skewness_q95)} (95%)"),
+        ("excess kurtosis of the projection",
+         _num(_fmt(best.excess_kurtosis), _mark(best.excess_kurtosis, ref=sym(pu.null_kurtosis_q95))),
+         f"search on Gaussian noise: |excess kurtosis| <= {_fmt(pu.null_kurtosis_q95)} (95%)"),
+        ("variance of the projection", _num(_fmt(best.eigenvalue)), "input units"),
+        ("A^2 of the projection", _num(_fmt(best.ad_statistic)),
+         "its AD/DP p-values ignore the search and are not shown"),
+        ("informative at this (n, d)", f'<td class="num">{pu.informative}</td>',
+         "whether the search stands out of what it finds in noise"),
+        ("null draws", _num(_fmt(pu.n_null)), ""),
+    ]
+    out = [_table(("statistic", "value", "reference"),
+                  (f"<tr><td>{html.escape(n)}</td>{cell}<td>{html.escape(ref)}</td></tr>" for n, cell, ref in body))]
+    if test.note:
+        out.append(f'<p class="meta">{html.escape(test.note)}</p>')
+    return out
+
+
 def to_html(report: Any, x: Any = None, *, outcome: Any = None, title: str | None = None,
             source: str | None = None, notes: Sequence[str] = (), plots: bool = True,
-            image_format: str = "png", rng: Any = 0) -> str:
+            image_format: str = "png", rng: Any = None) -> str:
     """One self-contained HTML page: summary, verdict, reading of the numbers and the diagnostic plots.
 
     The page starts with a table of contents. Values outside the 95% band of an exact Gaussian of the
     same (n, d), and p-values below the level, are marked (classes ``out`` and ``lowp``, with a
-    legend). After the summary come one section per family: norms, coordinates (the worst, by AD
-    p-value), random projections (the worst directions and the per-direction A² against its null),
-    principal directions (QQ plots and histograms of the top ones, every tested direction in a table),
-    projection pursuit (its statistics) and the spectrum.
+    legend). After the summary come one section per family: norms (their histograms against chi(d)),
+    coordinates (the worst, by AD p-value: table, QQ plots, histograms, and the per-coordinate A²
+    against its null law), random projections (the same for the worst directions, and the p-values
+    over all directions), principal directions (QQ plots and histograms of the top ones, every tested
+    direction in a table), the projection pursuit (its statistics, the QQ plot and histogram of the
+    direction found) and the spectrum. Every plot is drawn from the report's result objects.
 
     Parameters
     ----------
     report : GaussianityReport
     x : array, optional
-        The embeddings the report was computed from. With them the page also shows the norm
-        histograms against chi(d) and the QQ plots and histograms of the worst coordinates; without
-        them only the plots the report's own results allow.
+        Not used: every plot is drawn from the report's results (accepted so that callers that pass
+        the embeddings keep working).
     outcome : CheckOutcome, optional
         The verdict of ``report.check(...)``.
     title, source, notes
@@ -582,50 +459,49 @@ def to_html(report: Any, x: Any = None, *, outcome: Any = None, title: str | Non
         Include the plots (needs matplotlib).
     image_format : {"png", "svg"}
         How plots are inlined.
-    rng : seed
-        Seed of the simulated A² null drawn beside the per-coordinate and per-direction A².
+    rng : optional
+        Not used (the null of A² is the test's own null law, not a simulation); accepted for callers
+        that pass a seed.
     """
+    del x, rng  # every plot is drawn from the results
     esc = html.escape
     title = title or "Gaussianity report"
-    alpha = float(_get(report, "alpha") or 0.05)
+    alpha = float(report.alpha)
     sections: list[tuple[str, str, list[str]]] = []
     if outcome is not None:
         cls = "pass" if outcome.passed else "fail"
         verdict = "PASSED" if outcome.passed else f"FAILED ({len(outcome.failures)} of {len(outcome.results)})"
         body = [f'<div class="verdict {cls}">Check {verdict}</div>', '<div class="scroll"><table>',
                 "<tr><th>criterion</th><th>observed</th><th>limit</th><th>result</th></tr>"]
-        for r in sorted(outcome.results, key=lambda r: r.passed):
-            op = "&le;" if r.kind == "max" else "&ge;"
+        for r, op, observed, limit in check_rows(outcome):
             status = (f'<span class="pass">{_status_word(r, "")}</span>' if r.passed
                       else f'<span class="fail">{_status_word(r, "FAIL")}</span>')
-            note = f"<br><small>{esc(r.note)}</small>" if getattr(r, "note", "") else ""
+            note = f"<br><small>{esc(r.note)}</small>" if r.note else ""
             body.append(f"<tr><td><code>{esc(r.name)}</code><br><small>{esc(r.description)}</small></td>"
-                        f'<td class="num">{_fmt(r.observed)}</td><td class="num">{op} {_fmt(r.limit)}</td>'
+                        f'<td class="num">{esc(observed)}</td><td class="num">{esc(op)} {esc(limit)}</td>'
                         f"<td>{status}{note}</td></tr>")
         body.append("</table></div>")
         sections.append(("check", "Check", body))
-    refs = _row_references(report)
     body = [_legend(alpha), '<div class="scroll"><table>',
             "<tr><th>statistic</th><th>value</th><th>exact Gaussian, same n and d: mean [95% band]</th></tr>"]
     section = None
-    for m in metrics(report):
-        if m.section != section:
-            section = m.section
+    for row in rows(report):
+        if row.section != section:
+            section = row.section
             body.append(f'<tr><th colspan="3">{esc(section)}</th></tr>')
-        is_pvalue = m.reference.startswith("uniform on [0, 1]")
-        cls = _mark(m.value, ref=refs.get((m.section, m.name)), pvalue_level=alpha if is_pvalue else None)
+        cls = _mark(row.value, ref=row.band, pvalue_level=alpha if row.pvalue else None)
         hint = "outside the Gaussian 95% band" if cls == "out" else f"below alpha = {_fmt(alpha)}"
-        body.append(f"<tr><td>{esc(m.name)}</td>{_num(m.value, cls, hint)}<td>{esc(m.reference)}</td></tr>")
+        body.append(f"<tr><td>{esc(row.name)}</td>{_num(row.text, cls, hint)}<td>{esc(_reference_cell(row))}</td></tr>")
     body.append("</table></div>")
     sections.append(("summary", "Summary", body))
     reading = interpretation(report)
     if reading:
         sections.append(("reading", "How to read this", ["<ul>", *(f"<li>{esc(s)}</li>" for s in reading),
                                                          "</ul>"]))
-    skipped = _skipped(report)
+    skipped = skipped_lines(report)
     if skipped:
         sections.append(("skipped", "Skipped tests", ["<ul>", *(f"<li><b>{esc(k)}</b>: {esc(v)}</li>"
-                                                                 for k, v in skipped.items()), "</ul>"]))
+                                                                 for k, v in skipped), "</ul>"]))
     if notes:
         sections.append(("notes", "Notes", ["<ul>", *(f"<li>{esc(n)}</li>" for n in notes), "</ul>"]))
     detail: dict[str, list[str]] = {
@@ -635,7 +511,7 @@ def to_html(report: Any, x: Any = None, *, outcome: Any = None, title: str | Non
     if plots:
         from .plotting import figure_to_data_uri, report_figure_groups
 
-        for group, figs in report_figure_groups(report, x, rng=rng).items():
+        for group, figs in report_figure_groups(report).items():
             out = figures.setdefault(_FIGURE_GROUP_SECTION.get(group, group), [])
             for caption, fig in figs.items():
                 uri = figure_to_data_uri(fig, image_format=image_format)
@@ -661,4 +537,5 @@ def to_html(report: Any, x: Any = None, *, outcome: Any = None, title: str | Non
     return "\n".join(parts)
 
 
-__all__ = ["Metric", "interpretation", "metrics", "text_summary", "to_html", "to_markdown"]
+__all__ = ["Row", "check_rows", "details", "interpretation", "rows", "skipped_lines", "text_summary", "to_html",
+           "to_markdown"]

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import typing
 import warnings
 from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any
 
 from . import __version__, _progress
+from . import _registry as registry
 from ._backend import device_name
 from ._random import seed_of
+from ._registry import ALL_TESTS, DEFAULT_TESTS, Skip
 from ._results import Result
 from ._typing import ArrayLike, DTypeName, RNGLike
 from ._validation import (
@@ -24,22 +27,28 @@ from ._validation import (
     check_positive_int,
     check_probability,
 )
-from ._warnings import RankDeficiencyWarning, ShapeWarning
-from .criteria import DEFAULT_PRESET, CheckOutcome, Criteria
+from ._warnings import ShapeWarning
+from .criteria import CheckOutcome, Criteria
+
+if TYPE_CHECKING:
+    # <registry:imports> generated from gaussprobe._registry by `python -m gaussprobe._schema --write`
+    from .stats.coordinates import CoordinateNormalityResult
+    from .stats.directions import LeastGaussianDirectionResult, PrincipalDirectionResult
+    from .stats.distance import IsotropicDistanceResult
+    from .stats.doornik_hansen import DoornikHansenResult
+    from .stats.energy import EnergyTestResult
+    from .stats.henze_zirkler import HenzeZirklerResult
+    from .stats.mardia import MardiaResult
+    from .stats.projections import ProjectionNormalityResult
+    from .stats.royston import RoystonResult
+    from .stats.thin_shell import ThinShellResult
+    # </registry:imports>
 
 #: Version of the JSON layout produced by :meth:`GaussianityReport.to_dict` (see docs/report_schema.md).
-SCHEMA_VERSION = "1.0"
+#: 2.0: ``skipped`` maps each test to a ``Skip`` object ``{test, code, message}`` (1.x: to a message);
+#: reports of 1.x are migrated on reading (:meth:`GaussianityReport.from_dict`).
+SCHEMA_VERSION = "2.0"
 
-ALL_TESTS: tuple[str, ...] = ("thin_shell", "coordinates", "projections", "distance",
-                              "principal_directions", "pursuit", "mardia", "henze_zirkler", "royston",
-                              "doornik_hansen", "energy")
-#: Run by default. Mardia runs by default only when affordable (see ``analyze``).
-DEFAULT_TESTS: tuple[str, ...] = ("thin_shell", "coordinates", "projections", "distance",
-                                  "principal_directions", "pursuit", "mardia", "doornik_hansen")
-from ._analysis import NEEDS_FULL_RANK as _NEEDS_FULL_RANK
-
-#: Above this dimension Royston's test is not run unless named (measured miscalibrated; see docs).
-_ROYSTON_MAX_FEATURES = 50
 #: Floating-point operations above which the default run skips Mardia's O(n^2 d) skewness.
 MARDIA_DEFAULT_FLOP_BUDGET = 2.5e11
 
@@ -50,7 +59,9 @@ class GaussianityReport(Result):
 
     Each statistic field holds the result object of the function of the same name (``thin_shell``,
     ``coordinate_normality``, ``projection_normality``, ``isotropic_distance``, ``mardia``, ...) or
-    ``None`` when it was not run; ``skipped`` says why for each test that was asked for but not run.
+    ``None`` when it was not run; ``skipped`` holds a :class:`~gaussprobe._registry.Skip`
+    ``(test, code, message)`` for each test that was asked for but not run. The statistic fields are
+    those of the registry of statistics (:mod:`gaussprobe._registry`), one per result it lists.
     """
 
     schema_version: str
@@ -59,25 +70,31 @@ class GaussianityReport(Result):
     n_features: int
     backend: str
     device: str
-    compute_dtype: str
+    compute_dtype: DTypeName
     seed: int | None
     alpha: float
     n_projections: int
     tests: tuple[str, ...]
-    thin_shell: Any = None
-    thin_shell_centered: Any = None
-    coordinates: Any = None
-    projections: Any = None
-    distance: Any = None
-    principal_directions: Any = None
-    pursuit: Any = None
-    mardia: Any = None
-    henze_zirkler: Any = None
-    royston: Any = None
-    doornik_hansen: Any = None
-    energy: Any = None
-    skipped: dict[str, str] = dataclasses.field(default_factory=dict)
+    # <registry:fields> generated from gaussprobe._registry by `python -m gaussprobe._schema --write`
+    thin_shell: ThinShellResult | None = None
+    thin_shell_centered: ThinShellResult | None = None
+    coordinates: CoordinateNormalityResult | None = None
+    projections: ProjectionNormalityResult | None = None
+    distance: IsotropicDistanceResult | None = None
+    principal_directions: PrincipalDirectionResult | None = None
+    pursuit: LeastGaussianDirectionResult | None = None
+    mardia: MardiaResult | None = None
+    henze_zirkler: HenzeZirklerResult | None = None
+    royston: RoystonResult | None = None
+    doornik_hansen: DoornikHansenResult | None = None
+    energy: EnergyTestResult | None = None
+    # </registry:fields>
+    skipped: dict[str, Skip] = dataclasses.field(default_factory=dict)
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if _STALE_FIELDS is not None:
+            raise RuntimeError(_STALE_FIELDS)
 
     def check(self, criteria: Criteria | str | Mapping[str, Any] | None = None, /, *,
               only: bool = False, **limits: float | None) -> CheckOutcome:
@@ -106,22 +123,10 @@ class GaussianityReport(Result):
         >>> print(report.check(only=True, max_cv=0.01).passed)
         False
         """
-        if criteria is None:
-            crit = Criteria.from_mapping(limits) if only else Criteria.preset(DEFAULT_PRESET, **limits)
-        elif only:
-            msg = "`only=True` builds criteria from the limits alone; pass no `criteria` with it."
-            raise TypeError(msg)
-        elif isinstance(criteria, str):
-            crit = Criteria.preset(criteria, **limits)
-        elif isinstance(criteria, Criteria):
-            crit = dataclasses.replace(criteria, **cast("dict[str, Any]", limits)) if limits else criteria
-        elif isinstance(criteria, Mapping):
-            crit = Criteria.from_mapping({**criteria, **limits})
-        else:
-            msg = (f"`criteria` must be a Criteria, a preset name or a mapping of limits; got "
-                   f"{type(criteria).__name__}.")
-            raise TypeError(msg)
-        return crit.evaluate(self)
+        # the one resolver, shared with the CLI and assert_gaussian_like
+        from .criteria import resolve
+
+        return resolve(criteria, only=only, **limits).evaluate(self)
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """The report as JSON (NaN and infinities become ``null``); layout versioned by ``schema_version``."""
@@ -133,8 +138,10 @@ class GaussianityReport(Result):
 
         ``data`` may also be the output of ``gaussprobe analyze --format json`` (its ``source`` and
         ``notes`` are dropped) or ``gaussprobe check --format json`` (its ``report``). Values written as
-        ``null`` come back as NaN where the field is a float. A report of another ``schema_version``
-        raises a ``ValueError`` naming both versions (there is no migration).
+        ``null`` come back as NaN where the field is a float. A report of schema 1.x is migrated
+        (each skip reason becomes a :class:`~gaussprobe._registry.Skip` with the code its message
+        stands for; fields added since are left at their defaults); another ``schema_version`` raises a
+        ``ValueError`` naming both versions.
         """
         from ._from_json import report_from_dict
 
@@ -183,7 +190,7 @@ class GaussianityReport(Result):
         return report_html(self)
 
 
-def _resolve_tests(tests: Iterable[str] | str | None) -> tuple[tuple[str, ...], str]:
+def _resolve_tests(tests: Iterable[str] | str | None) -> tuple[tuple[str, ...], registry.Mode]:
     if tests is None or tests == "default":
         return DEFAULT_TESTS, "default"
     if tests == "all":
@@ -232,9 +239,12 @@ def analyze(
         O(n^2 d) skewness fits a budget of ~2.5e11 flop (or the small-d tensor route applies).
         Tests that need a full-rank covariance (Mardia, Henze-Zirkler, Doornik-Hansen, energy) are
         skipped with a :class:`~gaussprobe.RankDeficiencyWarning` when ``n_samples <= n_features`` or
-        the covariance is singular (and Royston's test outside 4 <= n <= 5000); ``report.skipped``
-        records why. ``"all"`` runs every test that is defined for the data. Tests named explicitly
-        always run, and raise their own ``ValueError`` where they are undefined.
+        the covariance is singular; the principal directions below 40 rows with a
+        :class:`~gaussprobe.SmallSampleWarning`; Royston's test outside 4 <= n <= 5000 without one.
+        ``report.skipped`` records a ``Skip(test, code, message)`` for each, and the warning class
+        follows from the code (the requirements are those of the registry of statistics). ``"all"`` runs every test that is
+        defined for the data. Tests named explicitly always run, and raise their own ``ValueError``
+        where they are undefined.
     alpha : float
         Level used for pass fractions and rejected fractions.
     dtype : {"float64", "float32"}
@@ -288,8 +298,9 @@ def analyze(
                  itemsize=4 if dtype == "float32" else 8)
     seed = seed_of(rng)
 
-    # Independent streams so adding a test never changes another test's directions.
-    seeds = spawn_generators(rng, 5)  # projections, sliced null, energy, principal split, pursuit
+    # Independent streams so adding a test never changes another test's directions: projections,
+    # sliced null, energy, principal split, pursuit, and the root of one stream per registry runner.
+    seeds = spawn_generators(rng, 6)
 
     if n < d and n < 100:
         warnings.warn(f"x has {n} rows and {d} columns: fewer samples than features. If each row should "
@@ -297,54 +308,34 @@ def analyze(
                       "per column), pass x.T.", ShapeWarning, stacklevel=2)
     from ._analysis import run_analysis
 
-    out = run_analysis(emb, chosen, mode, n_projections=n_projections, alpha=alpha, block_size=block_size,
-                       n_null=n_null, n_resamples=n_resamples, seed=seed, seeds=seeds,
-                       skip_reason=_skip_reason, mardia_skewness=_mardia_skewness_by_default,
+    out = run_analysis(emb, chosen, mode, n_projections=n_projections, alpha=alpha, dtype=dtype,
+                       block_size=block_size, n_null=n_null, n_resamples=n_resamples, seed=seed,
+                       seeds=seeds, mardia_skewness=_mardia_skewness_by_default,
                        step=lambda name: _progress.step(name, progress=progress))
-    skipped = out.skipped
-    rank_skips = [k for k, v in skipped.items() if "rank" in v or "n_samples" in v]
-    if rank_skips:
-        warnings.warn(f"Skipped {rank_skips}: {skipped[rank_skips[0]]}", RankDeficiencyWarning,
-                      stacklevel=2)
+    _warn_skips(out.skipped)
     return GaussianityReport(
         schema_version=SCHEMA_VERSION, gaussprobe_version=__version__, n_samples=n, n_features=d,
         backend=emb.backend, device=device_name(emb.device), compute_dtype=dtype, seed=seed, alpha=alpha,
-        n_projections=n_projections, tests=tuple(t for t in chosen if t not in skipped), skipped=skipped,
-        timings=out.timings, **out.results)
+        n_projections=n_projections, tests=tuple(t for t in chosen if t not in out.skipped),
+        skipped=out.skipped, timings=out.timings, **out.results)
 
 
-def _skip_reason(name: str, *, n: int, d: int, rank: int, mode: str) -> str | None:
-    if mode == "explicit":
-        return None  # a test asked for by name runs, and raises its own error where it is undefined
-    needs_rank = name in _NEEDS_FULL_RANK
-    if needs_rank and n <= d + 1:
-        return (f"needs n_samples >= n_features + 2 for a full-rank covariance and a defined null "
-                f"(n_samples={n}, n_features={d}); use gaussprobe.principal_projection(x, n_components=k) "
-                "with k <= n_samples - 2")
-    if needs_rank and rank < d:
-        return (f"covariance has numerical rank {rank} < n_features={d}; project onto the non-null subspace "
-                f"with gaussprobe.principal_projection(x, n_components={rank}) and run it on that")
-    if name == "royston" and mode != "explicit" and d > _ROYSTON_MAX_FEATURES:
-        return (f"not run at d={d} > {_ROYSTON_MAX_FEATURES}: Royston's test is not affine invariant, so no "
-                "exact Monte-Carlo null exists, and its chi2 (equivalent df) over-rejects at embedding "
-                "sizes (measured 8-27% at the 5% level for d = 64-128); name it in tests to run it anyway")
-    if name == "royston" and not 4 <= n <= 5000:
-        return f"Royston's test is defined for 4 <= n_samples <= 5000 (got n_samples={n})"
-    if name == "pursuit" and mode == "default":
-        from .stats import _null
-        from .stats.directions import DEFAULT_MAX_ITER, DEFAULT_RESTARTS, pursuit_flop
+def _stream(root: Any, index: int) -> Any:
+    """Child ``index`` of the seed sequence behind ``root``: one independent stream per test."""
+    import numpy as np
 
-        cost = pursuit_flop(n, d, 3, DEFAULT_RESTARTS, DEFAULT_MAX_ITER) * (_null.DEFAULT_NULL_DRAWS + 1)
-        if cost > _null.NULL_FLOP_BUDGET:
-            return (f"skipped by default: the search and its Monte-Carlo null would cost ~{cost:.2g} flop at "
-                    f"n={n}, d={d} (budget {_null.NULL_FLOP_BUDGET:.2g}); pass tests=[..., 'pursuit'] to run it")
-    if name == "henze_zirkler" and mode != "explicit":
-        from .stats.henze_zirkler import informative_at
+    seq = root.bit_generator.seed_seq
+    return np.random.default_rng(np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, index)))
 
-        informative, why = informative_at(n, d)
-        if not informative:
-            return f"not run: {why}"
-    return None
+
+def _warn_skips(skipped: Mapping[str, Skip]) -> None:
+    """One warning per warning class, naming the tests skipped for its codes and the first reason."""
+    by_class: dict[type[Warning], list[Skip]] = {}
+    for s in skipped.values():
+        if s.warning is not None:
+            by_class.setdefault(s.warning, []).append(s)
+    for cls, skips in by_class.items():
+        warnings.warn(f"Skipped {[s.test for s in skips]}: {skips[0].message}", cls, stacklevel=3)
 
 
 def _mardia_skewness_by_default(n: int, d: int) -> bool:
@@ -360,5 +351,21 @@ def _mardia_skewness_by_default(n: int, d: int) -> bool:
         return False
     return skewness_plan(n, d)[0] != "not calibrated"
 
+
+def _fields_mismatch() -> str | None:
+    """Why the report's statistic fields differ from the registry's (None when they match)."""
+    names = [f.name for f in dataclasses.fields(GaussianityReport)]
+    own = names[names.index("tests") + 1: names.index("skipped")]
+    expected = [f for f, _ in registry.REPORT_FIELDS]
+    hints = typing.get_type_hints(GaussianityReport, localns=registry.type_namespace())
+    if own != expected or any(hints[f] != (cls | None) for f, cls in registry.REPORT_FIELDS):
+        return (f"GaussianityReport's statistic fields {own} differ from the registry's {expected} (or their "
+                "types do); regenerate them with `python -m gaussprobe._schema --write`.")
+    return None
+
+
+#: Set when the generated fields are out of date: every report then refuses to be built (loudly),
+#: while the package still imports, so that the generator can rewrite them.
+_STALE_FIELDS = _fields_mismatch()
 
 __all__ = ["ALL_TESTS", "DEFAULT_TESTS", "SCHEMA_VERSION", "GaussianityReport", "analyze"]

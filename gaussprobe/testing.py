@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any, cast
 
 from ._typing import ArrayLike, DTypeName, RNGLike
-
-
-def _criteria(criteria: Any, limits: dict[str, float]) -> Any:
-    from .criteria import DEFAULT_PRESET, Criteria
-
-    if criteria is None:
-        criteria = DEFAULT_PRESET
-    if isinstance(criteria, str):
-        return Criteria.preset(criteria, **limits)
-    if isinstance(criteria, Mapping):
-        return Criteria.from_mapping({**criteria, **limits})
-    if isinstance(criteria, Criteria):
-        return dataclasses.replace(criteria, **cast("dict[str, Any]", limits)) if limits else criteria
-    msg = (f"`criteria` must be a Criteria, a preset name or a mapping of limits; got "
-           f"{type(criteria).__name__}.")
-    raise TypeError(msg)
 
 
 def _tests_for(crit: Any) -> Any:
@@ -92,9 +75,10 @@ def assert_gaussian_like(
     2000
     """
     __tracebackhide__ = True  # pytest shows the assertion, not this frame
-    crit = _criteria(criteria, limits)
+    from .criteria import resolve
     from .report import analyze
 
+    crit = resolve(criteria, **cast("dict[str, Any]", limits))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         report = analyze(x, rng=rng, n_projections=n_projections, dtype=dtype,
@@ -104,8 +88,7 @@ def assert_gaussian_like(
         return report
     lines = [(f"Embeddings of shape ({report.n_samples}, {report.n_features}) are not Gaussian-like "
              f"({len(outcome.failures)} of {len(outcome.results)} criteria failed):"), outcome.explain()]
-    skipped = dict(getattr(report, "skipped", {}) or {})
-    lines += [f"skipped {k}: {v}" for k, v in skipped.items()]
+    lines += [f"skipped {k}: {v.message}" for k, v in report.skipped.items()]
     seen: set[str] = set()
     for w in caught:
         text = " ".join(str(w.message).split())

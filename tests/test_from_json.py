@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import gaussprobe as gp
-from gaussprobe._from_json import result_types
 from gaussprobe._reference import Reference
+from gaussprobe._registry import REPORT_FIELDS, Skip, type_namespace
 from gaussprobe.report import ALL_TESTS, SCHEMA_VERSION, GaussianityReport
 from gaussprobe.stats.distance import BuresWassersteinResult, SlicedWassersteinResult
 
@@ -89,13 +89,15 @@ def test_nan_and_infinite_fields_come_back_as_nan_and_none_stays_none():
     assert np.isnan(loaded.thin_shell.quantiles[1:]).all() and loaded.thin_shell.quantiles[0] == 1.0
 
 
-def test_every_statistic_field_of_the_report_has_a_result_class():
-    hints = typing.get_type_hints(GaussianityReport)
-    any_fields = {f.name for f in dataclasses.fields(GaussianityReport) if hints[f.name] is typing.Any}
-    assert any_fields == set(result_types())
+def test_every_statistic_field_of_the_report_has_its_result_class():
+    hints = typing.get_type_hints(GaussianityReport, localns=type_namespace())
+    assert not [f.name for f in dataclasses.fields(GaussianityReport) if hints[f.name] is typing.Any]
+    for name, cls in REPORT_FIELDS:  # typed by the registry: the result class or None
+        assert hints[name] == cls | None, name
+    assert hints["skipped"] == dict[str, Skip]
     x = np.random.default_rng(0).standard_normal((300, 6))
     report = _analyze(x, rng=0, tests="all", n_resamples=9)
-    for name, cls in result_types().items():
+    for name, cls in REPORT_FIELDS:
         assert type(getattr(report, name)) is cls, name
 
 
@@ -118,9 +120,36 @@ def test_round_trip_property(n, d, seed, tests, dist):
 def test_another_schema_version_names_both_versions():
     report = _analyze(np.random.default_rng(0).standard_normal((100, 3)), rng=0, tests=["thin_shell"])
     data = report.to_dict()
-    data["schema_version"] = "0.9"
-    with pytest.raises(ValueError, match=r"'0\.9'.*" + SCHEMA_VERSION.replace(".", r"\.")):
-        GaussianityReport.from_dict(data)
+    for version in ("0.9", "3.0"):
+        data["schema_version"] = version
+        with pytest.raises(ValueError, match=rf"'{version}'.*" + SCHEMA_VERSION.replace(".", r"\.")):
+            GaussianityReport.from_dict(data)
+
+
+def test_a_report_of_schema_1_0_is_migrated():
+    """A baseline saved by gaussprobe 0.1.0 with schema 1.0 (skips as messages, no QQ points) loads:
+    each skip gets the code its 1.0 message stands for, and the check gives the same verdict."""
+    from pathlib import Path
+
+    text = (Path(__file__).parent / "data" / "report_schema_1_0.json").read_text(encoding="utf-8")
+    old = json.loads(text)
+    assert old["schema_version"] == "1.0" and isinstance(old["skipped"]["mardia"], str)
+    loaded = GaussianityReport.from_json(text)
+    assert loaded.schema_version == SCHEMA_VERSION
+    assert set(loaded.skipped) == set(old["skipped"])
+    for name, skip in loaded.skipped.items():
+        assert (skip.test, skip.code, skip.message) == (name, "rank_deficient", old["skipped"][name])
+    assert loaded.coordinates.ad_mean == old["coordinates"]["ad_mean"]
+    assert loaded.coordinates.qq_values is None and loaded.projections.worst_directions is None
+    outcome = loaded.check()
+    assert outcome.passed
+    assert {r.name: r.status for r in outcome.results}["min_mardia_kurtosis_pvalue"] == "not applicable"
+    # it renders (without the plots that need the newer fields) and round-trips in the new layout
+    assert "rank_deficient" not in loaded.summary() and "Skipped" in loaded.summary()
+    assert GaussianityReport.from_json(loaded.to_json()).to_json() == loaded.to_json()
+    # and it can be a baseline: compare reads it like any report
+    cmp = gp.compare(loaded, loaded)
+    assert cmp.passed
 
 
 def test_cli_wrappers_are_accepted():

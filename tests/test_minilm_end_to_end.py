@@ -67,7 +67,8 @@ def test_raw_embeddings_fail_the_paper_criteria_and_report_the_rank(encoded, cap
     assert report["thin_shell"]["cv"] > 3 * report["thin_shell"]["cv_gaussian"]
     # The covariance has rank 381 of 384: reported, and the full-rank tests are skipped with the reason.
     assert report["distance"]["spectrum"]["rank"] == 381
-    assert "rank 381" in report["skipped"]["mardia"]
+    assert report["skipped"]["mardia"]["code"] == "rank_deficient"
+    assert "rank 381" in report["skipped"]["mardia"]["message"]
     assert report["projections"]["rejected_fraction"] > 0.3  # random 1-D projections are not Gaussian
     assert "RankDeficiencyWarning" in " ".join(report["notes"])
     assert "rank 381" in err

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from gaussprobe import analyze
+from gaussprobe._registry import Skip, format_value
 from gaussprobe._results import REPR_LIMIT, Result, TestResult
-from gaussprobe.render import _fmt, metrics
+from gaussprobe.render import rows as summary_rows
 
 TESTS = ["thin_shell", "coordinates", "projections", "distance", "principal_directions", "mardia"]
 _VOID = {"br", "img", "meta", "hr", "input", "link"}
@@ -100,7 +101,8 @@ def test_report_repr_names_a_failed_check(failing):
 
 
 def test_report_repr_keeps_the_verdict_within_the_limit(report):
-    many = dataclasses.replace(report, skipped={f"test{i}": "why" for i in range(3)})
+    many = dataclasses.replace(report, skipped={f"test{i}": Skip(test=f"test{i}", code="unknown", message="why")
+                                                for i in range(3)})
     assert "skipped=3" in repr(many)
     from gaussprobe._results import bounded
 
@@ -149,13 +151,13 @@ def test_report_html_has_the_summary_rows_and_the_check(report, no_matplotlib):
     text = "".join(parsed.text)
     assert markup.startswith('<div class="gaussprobe-report"')
     assert "<style" not in markup and "<script" not in markup  # nothing that leaks into the notebook
-    rows = metrics(report)
+    rows = summary_rows(report)
     assert rows
     for m in rows:
         assert m.name in text
         assert m.section in text
         assert m.reference in text
-        assert f">{html.escape(_fmt(m.value))}<" in markup
+        assert f">{html.escape(m.text)}<" in markup
     assert "Check (preset 'gaussian'): PASSED" in text
     for r in report.check().results:
         assert r.name in text
@@ -164,7 +166,8 @@ def test_report_html_has_the_summary_rows_and_the_check(report, no_matplotlib):
 
 
 def test_report_html_shows_failures_and_skipped(failing, no_matplotlib):
-    markup = dataclasses.replace(failing, skipped={"energy": "not run here"})._repr_html_()
+    skip = Skip(test="energy", code="unknown", message="not run here")
+    markup = dataclasses.replace(failing, skipped={"energy": skip})._repr_html_()
     text = "".join(_parse(markup).text)
     outcome = failing.check()
     assert f"FAILED ({len(outcome.failures)} of {len(outcome.results)})" in text
@@ -174,7 +177,7 @@ def test_report_html_shows_failures_and_skipped(failing, no_matplotlib):
 
 def test_html_escapes_every_string(report, no_matplotlib):
     evil = '<img src=x onerror="alert(1)">&'
-    bad = dataclasses.replace(report, skipped={evil: evil}, backend=evil)
+    bad = dataclasses.replace(report, skipped={evil: Skip(test=evil, code="unknown", message=evil)}, backend=evil)
     markup = bad._repr_html_()
     assert evil not in markup
     assert html.escape(evil) in markup
@@ -195,7 +198,7 @@ def test_result_html_has_its_summary_rows_and_scalar_fields(report, no_matplotli
     assert "mean Anderson-Darling A^2" in text  # the report's rows of this part
     for name in ("ad_mean", "ad_pass_fraction", "dp_mean_pvalue", "combined_test.pvalue", "n_samples"):
         assert name in text
-    assert _fmt(co.ad_mean) in text
+    assert format_value(co.ad_mean) in text
     assert "ad_statistics (6,)" in text and ".to_frame()" in text
     assert parsed.images == []
     for res in _results_of(report):

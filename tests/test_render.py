@@ -14,7 +14,8 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from gaussprobe.render import _fmt, interpretation, metrics, to_html, to_markdown
+from gaussprobe._registry import format_value as _fmt
+from gaussprobe.render import interpretation, rows, to_html, to_markdown
 
 pytest.importorskip("matplotlib")
 
@@ -75,11 +76,11 @@ def test_skipped_tests_are_listed(rank_deficient):
 
 
 def test_metrics_values_match_the_report(report):
-    rows = {m.name: m.value for m in metrics(report)}
-    assert rows["norm CV (uncentred)"] == report.thin_shell.cv
-    assert rows["mean Anderson-Darling A^2"] == report.coordinates.ad_mean
-    assert rows["rejected fraction"] == report.projections.rejected_fraction
-    assert rows["covariance rank"] == 12
+    values = {m.name: m.value for m in rows(report)}
+    assert values["norm CV (uncentred, paper Eq. 20)"] == report.thin_shell.cv
+    assert values["mean Anderson-Darling A^2"] == report.coordinates.ad_mean
+    assert values["rejected fraction (DP, p < alpha)"] == report.projections.rejected_fraction
+    assert values["covariance rank"] == 12
 
 
 def test_normalised_embeddings_are_explained():
@@ -92,8 +93,9 @@ def test_normalised_embeddings_are_explained():
         rep = analyze(x, rng=0, tests=["thin_shell", "coordinates"])
     assert rep.thin_shell.constant_norms and not rep.thin_shell_centered.constant_norms
     assert any("L2-normalised" in s for s in interpretation(rep))
-    rows = {m.name: m.reference for m in metrics(rep)}
-    assert "constant norms (normalised input)" in rows["norm CV (uncentred)"]
+    row = {m.name: m for m in rows(rep)}["norm CV (uncentred, paper Eq. 20)"]
+    assert row.reference == "uninformative" and "constant norms (normalised input)" in row.note
+    assert row.band is None  # not marked against a band it cannot be compared with
     assert "constant norms (normalised input)" in rep.summary()
 
 
@@ -104,38 +106,37 @@ def test_references_are_the_gaussian_of_the_same_size():
     x = np.random.default_rng(4).standard_normal((553, 384))
     rep = analyze(x, rng=0, n_projections=16, tests=["thin_shell", "coordinates", "projections", "distance"])
     sp, bw = rep.distance.spectrum, rep.distance.bures_wasserstein
-    rows = {m.name: m for m in metrics(rep)}
+    by_name = {m.name: m for m in rows(rep)}
     for name, ref in (("participation ratio", sp.participation_ratio_reference),
                       ("condition number", sp.condition_number_reference),
                       ("effective rank", sp.effective_rank_reference),
-                      ("normalised Bures-Wasserstein distance", bw.normalized_reference)):
-        assert rows[name].reference.startswith(f"{ref.mean:.4g} [95%: ")
-        assert ref.contains(rows[name].value), name
+                      ("normalised Bures-Wasserstein [0, 1]", bw.normalized_reference)):
+        assert by_name[name].reference.startswith(f"{_fmt(ref.mean)} [95%: ")
+        assert ref.contains(by_name[name].value), name
     assert 215 < sp.participation_ratio_reference.mean < 235  # not "close to 384"
     assert "close to" not in to_markdown(rep) and "0 = isotropic" not in to_markdown(rep)
     text = rep.summary()
-    assert f"{sp.participation_ratio_reference.mean:.1f} [" in text
+    assert f"{_fmt(sp.participation_ratio_reference.mean)} [" in text
     assert "exact Gaussian (same n, d): mean [95%]" in text
     assert max(len(line) for line in text.splitlines()) <= 100
     co = rep.coordinates
-    assert rows["D'Agostino-Pearson pass fraction"].reference.startswith(
+    assert by_name["D'Agostino-Pearson pass fraction"].reference.startswith(
         f"{100 * co.dp_pass_fraction_reference.mean:.1f}%")
-    assert rows["CV ratio (centred / chi(d))"].reference.startswith(
-        f"{rep.thin_shell_centered.cv_ratio_reference.mean:.4g} [95%: ")
+    assert by_name["CV ratio (centred / chi(d))"].reference.startswith(
+        f"{_fmt(rep.thin_shell_centered.cv_ratio_reference.mean)} [95%: ")
 
 
 # ---------------------------------------------------------------- HTML
-#: Images of the page of the `report` fixture: with the data (norms 2, coordinates 3, projections 2,
-#: principal directions 2, spectrum 1) and from the report alone (coordinates 1, projections 2,
-#: principal directions 2, spectrum 1).
-N_IMAGES_WITH_DATA = 10
-N_IMAGES_REPORT_ONLY = 6
+#: Images of the page of the `report` fixture, all drawn from its results: norms 2, coordinates 3
+#: (QQ, histograms, A^2), projections 4 (QQ, histograms, A^2, p-values), principal directions 2,
+#: pursuit 2 (QQ, histogram), spectrum 1. The page is the same with or without the embeddings.
+N_IMAGES = 14
 IMG_TAG = '<img src="data:image/png;base64,'
 
 
 @pytest.fixture(scope="module")
-def page(report, data):
-    return to_html(report, data, source="emb.npy")
+def page(report):
+    return to_html(report, source="emb.npy")
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +145,7 @@ def skewed_page():
 
     x = np.random.default_rng(5).exponential(size=(600, 12))
     rep = analyze(x, rng=0, n_projections=12)
-    return rep, to_html(rep, x)
+    return rep, to_html(rep)
 
 
 def _section(page, sid):
@@ -164,25 +165,24 @@ def test_html_is_self_contained(report, data, page):
     assert "<script" not in page
     assert not re.search(r"(src|href)=\"(https?:)?//", page)  # nothing fetched from elsewhere
     images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
-    assert len(images) == N_IMAGES_WITH_DATA
+    assert len(images) == N_IMAGES
     import base64
 
     assert all(base64.b64decode(b).startswith(b"\x89PNG") for b in images)
-    # without the data: only the plots the report itself supports
-    assert len(re.findall(r"<img ", to_html(report))) == N_IMAGES_REPORT_ONLY
+    # the embeddings add nothing: every plot is drawn from the report's results
+    assert len(re.findall(r"<img ", to_html(report, data))) == N_IMAGES
     assert "<img" not in to_html(report, plots=False)
     svg = to_html(report, plots=True, image_format="svg")
     assert "data:image/svg+xml;base64," in svg
 
 
 def test_html_sections_and_images(report, page):
-    expected = {"summary": 0, "reading": 0, "norms": 2, "coordinates": 3, "projections": 2,
-                "principal-directions": 2, "pursuit": 0, "spectrum": 1}
+    expected = {"summary": 0, "reading": 0, "norms": 2, "coordinates": 3, "projections": 4,
+                "principal-directions": 2, "pursuit": 2, "spectrum": 1}
     for sid, n_images in expected.items():
         assert _section(page, sid).count(IMG_TAG) == n_images, sid
-    assert page.count(IMG_TAG) == N_IMAGES_WITH_DATA
-    # the worst coordinates are plotted and tabulated (sorted by AD p-value), and the principal
-    # directions' QQ plots and histograms come from the stored qq_values
+    assert page.count(IMG_TAG) == N_IMAGES
+    # the worst coordinates are plotted and tabulated (sorted by AD p-value), from the stored points
     coords = _section(page, "coordinates")
     listed = [int(j) for j in re.findall(r'<tr><td class="num">(\d+)</td>', coords)]
     assert listed == [int(j) for j in report.coordinates.worst_coordinates]
@@ -194,11 +194,13 @@ def test_html_sections_and_images(report, page):
     assert principal.count('<tr class="worst">') == 1
     assert len(re.findall(r"<tr( class=\"worst\")?><td>(top|bottom)</td>", principal)) == len(
         report.principal_directions.ad_pvalues)
-    # the pursuit: its statistics as a table, no plot (the projected values are not on the result)
+    # the pursuit: its statistics as a table, and the QQ plot and histogram of the direction found
     pursuit = _section(page, "pursuit")
     best = report.pursuit.best
-    for value in (best.skewness, best.excess_kurtosis, report.pursuit.test.pvalue):
+    for value in (best.skewness, best.excess_kurtosis):
         assert f">{_fmt(value)}</td>" in pursuit
+    assert f">{_fmt(report.pursuit.test.pvalue, 'pvalue')}</td>" in pursuit
+    assert "QQ plot of the least Gaussian direction" in pursuit and "not stored" not in page
     # without plots the tables stay and no image is drawn
     bare = to_html(report, plots=False)
     assert IMG_TAG not in bare and '<section id="principal-directions">' in bare
@@ -209,9 +211,10 @@ def test_html_random_projection_section_shows_the_worst_directions(report, page)
     section = _section(page, "projections")
     listed = [int(i) for i in re.findall(r'<td class="num">#(\d+)</td>', section)]
     pvalues = report.projections.ad_pvalues
-    assert listed == [int(i) for i in np.argsort(pvalues, kind="stable")[:4]]
-    assert [pvalues[i] for i in listed] == sorted(pvalues)[:4]
+    assert listed == [int(i) for i in report.projections.worst_directions]
+    assert listed == [int(i) for i in np.argsort(pvalues, kind="stable")[:5]]
     assert "direction 1<" not in section and "Per-direction Anderson" in section
+    assert "QQ plots of the least Gaussian random projections" in section
 
 
 def test_html_table_of_contents_links_resolve(report, page):
@@ -234,7 +237,7 @@ def test_html_marks_values_outside_the_gaussian_band(skewed_page, page):
     rep, skewed = skewed_page
     cells = dict(_summary_cells(skewed))
     for name in ("A^2 pass fraction", "D'Agostino-Pearson pass fraction", "norm CV (centred)",
-                 "normalised Bures-Wasserstein distance"):
+                 "normalised Bures-Wasserstein [0, 1]"):
         assert cells[html.escape(name)] == "out", name
     assert cells["Mardia kurtosis p-value"] == "lowp"
     assert rep.coordinates.ad_pass_fraction_reference.low > rep.coordinates.ad_pass_fraction
@@ -260,98 +263,124 @@ def test_html_escapes_text(report):
 def test_plotting_module_is_lazy_and_leaves_pyplot_alone():
     code = ("import sys, gaussprobe.plotting, gaussprobe.render, gaussprobe.cli\n"
             "assert 'matplotlib' not in sys.modules, 'imported at import time'\n"
-            "import numpy as np, matplotlib\n"
+            "import numpy as np, matplotlib, gaussprobe as gp\n"
             "before = dict.__getitem__(matplotlib.rcParams, 'backend')\n"
             "from gaussprobe.plotting import plot_norms\n"
-            "plot_norms(np.random.default_rng(0).standard_normal((50, 3)))\n"
+            "plot_norms(gp.thin_shell(np.random.default_rng(0).standard_normal((50, 3))))\n"
             "assert 'matplotlib.pyplot' not in sys.modules\n"
             "assert dict.__getitem__(matplotlib.rcParams, 'backend') == before\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr
 
 
-def test_anderson_darling_columns_matches_scipy(data):
-    from scipy import stats
-
-    from gaussprobe.plotting import anderson_darling_columns
-
-    ours = anderson_darling_columns(data[:, :5], block=2)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # scipy 1.17 asks for `method=`
-        ref = [stats.anderson(data[:, j]).statistic for j in range(5)]
-    np.testing.assert_allclose(ours, ref, rtol=1e-10)
-
-
-def test_covariance_eigenvalues(data):
-    from gaussprobe.plotting import covariance_eigenvalues
-
-    ref = np.sort(np.linalg.eigvalsh(np.cov(data, rowvar=False, bias=True)))[::-1]
-    np.testing.assert_allclose(covariance_eigenvalues(data), ref, rtol=1e-10)
-
-
-def test_null_ad_statistics_mean():
-    from gaussprobe.plotting import null_ad_statistics
-
-    null = null_ad_statistics(1000, n_draws=2000, rng=0)
-    assert 0.35 < null.mean() < 0.40  # E[A^2] under the null is about 0.37 (D'Agostino & Stephens)
-
-
-def test_plot_functions_return_figures(data, report):
+def test_plotting_computes_no_statistic():
+    """The plots read results; the recomputations of A^2, covariances, critical values and the chi CV
+    that the module once had are gone."""
     from gaussprobe import plotting
 
-    figs = [plotting.plot_norms(data), plotting.plot_norms(data, center=True),
-            plotting.plot_projection_qq(data, n_projections=6), plotting.plot_coordinate_qq(data),
-            plotting.plot_ad_distribution(report.coordinates.ad_statistics, n_samples=600),
+    for gone in ("anderson_darling_columns", "covariance_eigenvalues", "null_ad_statistics", "_chi_cv",
+                 "_row_norms", "_host", "AD_CRITICAL_5PCT"):
+        assert not hasattr(plotting, gone), gone
+
+
+def test_ad_null_law_is_the_law_of_the_pvalues():
+    """The null curve beside the per-coordinate A^2: its bin masses are differences of the AD p-value
+    function, and they match simulated A^2 of Gaussian samples (scipy's statistic) within noise."""
+    from scipy import stats
+
+    from gaussprobe.plotting import ad_null_bin_masses
+
+    n = 200
+    edges = np.array([0.0, 0.25, 0.35, 0.5, 0.75, 1.0, 1.5, 100.0])
+    masses = ad_null_bin_masses(edges, n)
+    assert masses.sum() == pytest.approx(1.0, abs=2e-3) and (masses >= 0).all()
+    gen = np.random.default_rng(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # scipy 1.17 asks for `method=`
+        sims = np.array([stats.anderson(gen.standard_normal(n)).statistic for _ in range(4000)])
+    observed = np.histogram(sims, bins=edges)[0] / sims.size
+    np.testing.assert_allclose(observed, masses, atol=0.02)
+
+
+def test_plot_functions_return_figures(report):
+    from gaussprobe import plotting
+
+    co, pr, pdr, pu = report.coordinates, report.projections, report.principal_directions, report.pursuit
+    figs = [plotting.plot_norms(report.thin_shell), plotting.plot_norms(report.thin_shell_centered),
+            plotting.plot_coordinate_qq(co), plotting.plot_coordinate_histograms(co),
+            plotting.plot_projection_qq(pr), plotting.plot_projection_histograms(pr),
+            plotting.plot_principal_direction_qq(pdr), plotting.plot_principal_direction_histograms(pdr),
+            plotting.plot_pursuit_qq(pu), plotting.plot_pursuit_histogram(pu),
+            plotting.plot_ad_distribution(co.ad_statistics, n_samples=600, critical_value=co.ad_critical_value),
             plotting.plot_spectrum(report.distance.spectrum.eigenvalues)]
     for fig in figs:
         assert fig.axes
         assert plotting.figure_to_data_uri(fig).startswith("data:image/png;base64,")
     fig = plotting.new_figure()
     ax = fig.add_subplot()
-    assert plotting.plot_norms(data, ax=ax) is fig
-    with pytest.raises(ValueError, match="2-D"):
-        plotting.plot_norms(np.ones(5))
+    assert plotting.plot_norms(report.thin_shell, ax=ax) is fig
 
 
-def test_direction_and_coordinate_plots_read_the_results(data, report):
+def test_plots_draw_the_stored_points(report):
+    """Every QQ plot draws exactly the order statistics its result stores, against its quantiles."""
     from gaussprobe import plotting
 
-    pdr = report.principal_directions
-    for draw in (plotting.plot_principal_direction_qq, plotting.plot_principal_direction_histograms):
-        fig = draw(pdr)
-        assert len(fig.axes) == pdr.qq_values.shape[0]
-        assert fig.axes[0].get_title() == f"{pdr.ends[0]} {pdr.ranks[0]}: AD p {pdr.ad_pvalues[0]:.2g}"
-    line = plotting.plot_principal_direction_qq(pdr).axes[0].get_lines()[0]
-    np.testing.assert_array_equal(line.get_xdata(), pdr.qq_quantiles)
-    np.testing.assert_array_equal(line.get_ydata(), pdr.qq_values[0])
-    co = report.coordinates
-    worst = co.worst_coordinates
-    for draw in (plotting.plot_coordinate_qq, plotting.plot_coordinate_histograms):
-        fig = draw(data, coordinates=worst, ad_statistics=co.ad_statistics, ad_pvalues=co.ad_pvalues)
-        assert [ax.get_title().split(":")[0] for ax in fig.axes] == [f"coord {j}" for j in worst[:4]]
-    fig = plotting.plot_projection_pvalues(report.projections.ad_pvalues)
+    co, pr, pdr, pu = report.coordinates, report.projections, report.principal_directions, report.pursuit
+    cases = [(plotting.plot_coordinate_qq, co, co.worst_coordinates, "coord"),
+             (plotting.plot_projection_qq, pr, pr.worst_directions, "#"),
+             (plotting.plot_principal_direction_qq, pdr, None, None),
+             (plotting.plot_pursuit_qq, pu, None, None)]
+    for draw, res, order, prefix in cases:
+        fig = draw(res)
+        values = np.atleast_2d(res.qq_values)
+        assert len(fig.axes) == values.shape[0]
+        for ax, v in zip(fig.axes, values, strict=True):
+            line = ax.get_lines()[0]
+            np.testing.assert_array_equal(line.get_xdata(), res.qq_quantiles)
+            np.testing.assert_array_equal(line.get_ydata(), v)
+        if order is not None:
+            assert [ax.get_title().split(":")[0] for ax in fig.axes] == [
+                f"{prefix} {int(j)}" if prefix == "coord" else f"#{int(j)}" for j in order]
+    assert fig.axes[0].get_title().startswith(pu.best_contrast)
+    fig = plotting.plot_principal_direction_qq(pdr)
+    assert fig.axes[0].get_title() == f"{pdr.ends[0]} {pdr.ranks[0]}: AD p {pdr.ad_pvalues[0]:.2g}"
+    fig = plotting.plot_projection_pvalues(pr.ad_pvalues)
     labels = [t.get_text() for t in fig.axes[0].texts]
-    assert labels == [f"#{i}" for i in np.argsort(report.projections.ad_pvalues, kind="stable")[:4]]
+    assert labels == [f"#{i}" for i in np.argsort(pr.ad_pvalues, kind="stable")[:4]]
+    # the norm histograms: the stored order statistics of the norms against sigma chi(d)
+    fig = plotting.plot_norms(report.thin_shell)
+    drawn = sum(p.get_height() * p.get_width() for p in fig.axes[0].patches)
+    assert drawn == pytest.approx(1.0)  # a density of the stored norms
+    assert f"CV {_fmt(report.thin_shell.cv)}" in fig.axes[0].get_title()
     groups = plotting.report_figure_groups(report)
-    assert list(groups) == ["coordinates", "projections", "principal_directions", "spectrum"]
-    assert len(plotting.report_figures(report)) == N_IMAGES_REPORT_ONLY
+    assert list(groups) == ["norms", "coordinates", "projections", "principal_directions", "pursuit", "spectrum"]
+    assert len(plotting.report_figures(report)) == N_IMAGES
+
+
+def test_plots_of_a_report_without_the_stored_points():
+    """A report of schema 1.0 has no QQ points: the page leaves those plots out, the calls say why."""
+    from pathlib import Path
+
+    from gaussprobe import plotting
+    from gaussprobe.report import GaussianityReport
+
+    old = GaussianityReport.from_json(
+        (Path(__file__).parent / "data" / "report_schema_1_0.json").read_text(encoding="utf-8"))
+    groups = plotting.report_figure_groups(old)
+    assert "norms" not in groups and "pursuit" not in groups
+    assert list(groups["coordinates"]) == ["Per-coordinate Anderson–Darling statistics"]
+    with pytest.raises(ValueError, match="no QQ points"):
+        plotting.plot_coordinate_qq(old.coordinates)
+    assert to_html(old).count("<img ") == sum(len(g) for g in groups.values())
 
 
 def test_spectrum_plot_marks_null_directions(rank_deficient):
-    from gaussprobe.plotting import covariance_eigenvalues, plot_spectrum
+    from gaussprobe.plotting import plot_spectrum
 
-    x, _ = rank_deficient
-    fig = plot_spectrum(covariance_eigenvalues(x))
+    _, rep = rank_deficient
+    fig = plot_spectrum(rep.distance.spectrum.eigenvalues, rank_tolerance=rep.distance.spectrum.rank_tolerance)
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert any("1 null direction(s)" in s and "rank 7/8" in s for s in labels)
-
-
-@pytest.mark.torch
-def test_plots_accept_torch(data):
-    torch = pytest.importorskip("torch")
-    from gaussprobe.plotting import plot_norms
-
-    assert plot_norms(torch.as_tensor(data)).axes
 
 
 # ---------------------------------------------------------------- JSON schema
@@ -397,11 +426,12 @@ def test_schema_describes_the_gaussian_references(schema, report):
             data["distance"]["spectrum"]["participation_ratio_reference"],
             data["distance"]["bures_wasserstein"]["normalized_reference"]]
     for ref in refs:
-        _validate(ref, schema, "reference")
+        _validate(ref, schema, "Reference")
         assert ref["low"] <= ref["mean"] <= ref["high"]
     assert data["thin_shell"]["constant_norms"] is False
-    props = schema["$defs"]["distance"]["properties"]["spectrum"]["properties"]
-    assert props["condition_number_reference"] == {"$ref": "#/$defs/reference"}
+    props = schema["$defs"]["SpectrumResult"]["properties"]
+    assert props["condition_number_reference"]["anyOf"] == [{"$ref": "#/$defs/Reference"}, {"type": "null"}]
+    assert "95% band" in props["condition_number_reference"]["description"]  # from the result's docstring
     broken = json.loads(report.to_json())
     del broken["distance"]["spectrum"]["participation_ratio_reference"]["high"]
     with pytest.raises(jsonschema.ValidationError):
@@ -437,7 +467,7 @@ def test_html_renders_in_headless_chromium(tmp_path, report, data):
     from matplotlib.image import imread
 
     page = tmp_path / "report.html"
-    page.write_text(to_html(report, data, source="emb.npy"), encoding="utf-8")
+    page.write_text(to_html(report, source="emb.npy"), encoding="utf-8")
     shot = tmp_path / "shot.png"
     cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
            "--hide-scrollbars", "--enable-logging=stderr", "--v=0", "--window-size=412,2400",
@@ -470,7 +500,7 @@ def test_html_renders_in_headless_chromium(tmp_path, report, data):
     found = re.search(r'data-widths="([0-9,]*)"', loaded.stdout)
     assert found is not None, loaded.stderr[-2000:]
     widths = [int(w) for w in found.group(1).split(",") if w]
-    assert len(widths) == N_IMAGES_WITH_DATA
+    assert len(widths) == N_IMAGES
     assert all(w > 0 for w in widths), widths
     # the table of contents links land on their sections
     for sid in re.findall(r'href="#([^"]+)"', dom.stdout):

@@ -21,7 +21,7 @@ from gaussprobe.stats.thin_shell import ThinShellState
 
 #: The scale-equivariant fields of each result type and the power of the factor they carry.
 EQUIVARIANT = {
-    "ThinShellResult": {"mean": 1, "std": 1, "quantiles": 1},
+    "ThinShellResult": {"mean": 1, "std": 1, "quantiles": 1, "norm_order_statistics": 1},
     "SpectrumResult": {"eigenvalues": 2, "trace": 2, "rank_tolerance": 2},
     "BuresWassersteinResult": {"w2": 1, "sigma": 1, "w2_squared": 2, "second_moment": 2},
     "PrincipalDirectionResult": {"direction_eigenvalues": 2, "eigenvalues": 2, "noise_variance": 2,

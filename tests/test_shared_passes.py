@@ -135,10 +135,12 @@ def test_numpy_kernels_with_buffers_match_the_generic_kernels(rng, dtype):
     m, floor = dist.normal_cell_means(2000)
     cells = (m.astype(dtype), floor)
     srt = np.sort(x.T.astype(dtype), axis=1)
-    generic = uv._sorted_statistics(np, srt.copy(), dtype, cells)
+    ranks = uv.order_statistic_ranks(2000)
+    generic = uv._sorted_statistics(np, srt.copy(), dtype, cells, ranks)
     ws = uv.Workspace()
-    fast = uv._sorted_statistics_numpy(srt, dtype, cells, ws)
-    again = uv._sorted_statistics_numpy(srt, dtype, cells, ws)  # reused buffers, same answer
+    fast = uv._sorted_statistics_numpy(srt, dtype, cells, ws, ranks)
+    again = uv._sorted_statistics_numpy(srt, dtype, cells, ws, ranks)  # reused buffers, same answer
+    assert fast.order_statistics.shape == (4, ranks.size)
     for g, f, a in zip(generic, fast, again, strict=True):
         np.testing.assert_allclose(f, g, rtol=1e-12 if dtype == np.float64 else 1e-6)
         np.testing.assert_array_equal(a, f)

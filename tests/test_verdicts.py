@@ -27,11 +27,9 @@ def test_one_default_everywhere(gauss_report):
     default = gauss_report.check()
     named = gauss_report.check(DEFAULT_PRESET)
     assert [r.name for r in default.results] == [r.name for r in named.results]
-    import inspect
+    from gaussprobe.criteria import resolve
 
-    from gaussprobe import testing
-
-    assert "DEFAULT_PRESET" in inspect.getsource(testing._criteria)
+    assert resolve() == Criteria.preset(DEFAULT_PRESET)  # the one resolver of check, the CLI and assert_gaussian_like
 
 
 def test_gaussian_preset_is_bonferroni_over_calibrated_pvalues():

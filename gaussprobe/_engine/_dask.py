@@ -173,32 +173,31 @@ def _active_client() -> Any:
         return None
 
 
-def _column_task(columns: Any, a: int, b: int, dtype: Any, cell_means: Any) -> np.ndarray:
+def _column_task(columns: Any, a: int, b: int, dtype: Any, cell_means: Any, order_points: Any) -> Any:
     """One task of a column pass: the column kernels on columns ``a:b`` of a column source."""
-    from ..stats.univariate import univariate_tests
-
-    block = np.asarray(columns.block(a, b))
-    res = univariate_tests(_numpy_namespace(), lambda i, j: block[:, i:j], b - a, block.shape[0],
-                           dtype=dtype, block_size=b - a, cell_means=cell_means)
-    return np.vstack([v for v in res if v is not None])
+    return _column_array_task(np.asarray(columns.block(a, b)), dtype, cell_means, order_points)
 
 
-def _stack_tests(parts: list[np.ndarray], with_w2: bool) -> Any:
+def _stack_tests(parts: list[Any]) -> Any:
+    """One :class:`~gaussprobe.stats.univariate.UnivariateTests` from the tests of column blocks."""
     from ..stats.univariate import UnivariateTests
 
-    rows = np.concatenate(parts, axis=1)
-    del with_w2  # seven rows, or eight with the sliced distance's values
-    return UnivariateTests(*rows)
+    fields = {}
+    for name in UnivariateTests._fields:
+        values = [getattr(p, name) for p in parts]
+        fields[name] = None if values[0] is None else np.concatenate(values, axis=0)
+    return UnivariateTests(**fields)  # type: ignore[arg-type]
 
 
 def dask_column_tests(columns: Any, *, dtype: Any, block_size: int,
-                      cell_means: tuple[Any, float] | None = None) -> Any:
+                      cell_means: tuple[Any, float] | None = None, order_points: int | None = None) -> Any:
     """The column kernels on a column source, one task per block of ``block_size`` columns."""
     import dask
 
     spans = [(a, min(a + block_size, columns.n_columns)) for a in range(0, columns.n_columns, block_size)]
-    tasks = [dask.delayed(_column_task, pure=True)(columns, a, b, dtype, cell_means) for a, b in spans]
-    return _stack_tests(list(dask.compute(*tasks)), cell_means is not None)
+    tasks = [dask.delayed(_column_task, pure=True)(columns, a, b, dtype, cell_means, order_points)
+             for a, b in spans]
+    return _stack_tests(list(dask.compute(*tasks)))
 
 
 def _rechunk(x: Any, cols: int) -> Any:
@@ -212,25 +211,26 @@ def _rechunk(x: Any, cols: int) -> Any:
 
 
 def _rechunk_column_tests(x: Any, *, dtype: Any, block_size: int, cell_means: Any,
-                          prepare: Any = None) -> Any:
+                          prepare: Any = None, order_points: int | None = None) -> Any:
     """The column kernels on the columns of a Dask array through Dask's rechunk (one task per block)."""
     import dask
 
     y = x if prepare is None else x.map_blocks(prepare, dtype=np.float64 if dtype == np.float64 else np.float32)
     y = _rechunk(y, block_size)
-    tasks = [dask.delayed(_column_array_task, pure=True)(blk, dtype, cell_means)
+    tasks = [dask.delayed(_column_array_task, pure=True)(blk, dtype, cell_means, order_points)
              for blk in y.to_delayed().ravel()]
-    return _stack_tests(list(dask.compute(*tasks)), cell_means is not None)
+    return _stack_tests(list(dask.compute(*tasks)))
 
 
-def _column_array_task(block: np.ndarray, dtype: Any, cell_means: Any) -> np.ndarray:
+def _column_array_task(block: np.ndarray, dtype: Any, cell_means: Any, order_points: Any = None) -> Any:
+    """The column kernels on an in-memory block of whole columns (one thread: Dask runs the blocks
+    in parallel)."""
     from ..stats.univariate import univariate_tests
 
     block = np.asarray(block)
     m = block.shape[1]
-    res = univariate_tests(_numpy_namespace(), lambda i, j: block[:, i:j], m, block.shape[0], dtype=dtype,
-                           block_size=m, cell_means=cell_means)
-    return np.vstack([v for v in res if v is not None])
+    return univariate_tests(_numpy_namespace(), lambda i, j: block[:, i:j], m, block.shape[0], dtype=dtype,
+                            block_size=m, cell_means=cell_means, order_points=order_points)
 
 
 class _Scaled:
@@ -249,7 +249,7 @@ class _Scaled:
         return np.asarray(rows @ emb.asarray(self.directions))
 
 
-def dask_data_column_tests(emb: Embeddings, *, block_size: int) -> Any:
+def dask_data_column_tests(emb: Embeddings, *, block_size: int, order_points: int | None = None) -> Any:
     """The column kernels on every column of a lazy input (the per-coordinate tests)."""
     from ._states import ColumnWriter
 
@@ -257,22 +257,24 @@ def dask_data_column_tests(emb: Embeddings, *, block_size: int) -> Any:
         prepare = _Scaled(emb.float, emb.scale_exponent) if emb.scale_exponent else None
         x = _row_chunked(emb.storage)
         return _rechunk_column_tests(x, dtype=emb.float, block_size=block_size, cell_means=None,
-                                     prepare=prepare)
+                                     prepare=prepare, order_points=order_points)
     sink = new_file_sink(emb, "columns", emb.n_features, block_size, str(emb.storage.dtype))
     try:
         dask_row_pass(emb, [ColumnWriter(sink=sink)])
         return dask_column_tests(sink.columns(scale_exponent=emb.scale_exponent, dtype=emb.float),
-                                 dtype=emb.float, block_size=block_size)
+                                 dtype=emb.float, block_size=block_size, order_points=order_points)
     finally:
         release(sink)
 
 
 def dask_projection_column_tests(emb: Embeddings, directions: np.ndarray, *, block_size: int,
-                                 cell_means: tuple[Any, float] | None) -> Any:
+                                 cell_means: tuple[Any, float] | None,
+                                 order_points: int | None = None) -> Any:
     """The column kernels on the projections ``x @ U`` of a lazy input, by the rechunk route."""
     x = _row_chunked(emb.storage)
     return _rechunk_column_tests(x, dtype=emb.float, block_size=block_size, cell_means=cell_means,
-                                 prepare=_Scaled(emb.float, emb.scale_exponent, directions))
+                                 prepare=_Scaled(emb.float, emb.scale_exponent, directions),
+                                 order_points=order_points)
 
 
 # -------------------------------------------------------------------------------------- tile passes

@@ -89,7 +89,8 @@ class Executor:
         return new_file_sink(emb, "columns", emb.n_features, width, str(emb.storage.dtype))
 
     def data_column_tests(self, emb: Embeddings, *, block_size: int,
-                          cell_means: tuple[Any, float] | None = None, sink: Any = None) -> Any:
+                          cell_means: tuple[Any, float] | None = None, sink: Any = None,
+                          order_points: int | None = None) -> Any:
         """The column kernels (:func:`~gaussprobe.stats.univariate.univariate_tests`) on every column
         of the data, ``block_size`` columns at a time (from ``sink`` when a row pass already spilled
         them: see :meth:`data_column_sink`)."""
@@ -98,12 +99,12 @@ class Executor:
 
             if sink is not None:
                 return dask_column_tests(sink.columns(scale_exponent=emb.scale_exponent, dtype=emb.float),
-                                         dtype=emb.float, block_size=sink.width)
-            return dask_data_column_tests(emb, block_size=block_size)
+                                         dtype=emb.float, block_size=sink.width, order_points=order_points)
+            return dask_data_column_tests(emb, block_size=block_size, order_points=order_points)
         from ._columns import DataColumns
 
         return self.column_tests(DataColumns(emb), dtype=emb.float, block_size=block_size,
-                                 cell_means=cell_means)
+                                 cell_means=cell_means, order_points=order_points)
 
     def projection_sink(self, emb: Embeddings, k: int, *, width: int) -> Any:
         """Where a row pass writes the ``(n, k)`` projections: an array in memory when it fits
@@ -125,7 +126,8 @@ class Executor:
         return new_file_sink(emb, "projections", k, width, "float64" if emb.dtype == "float64" else "float32")
 
     def sink_column_tests(self, sink: Any, *, dtype: Any, block_size: int,
-                          cell_means: tuple[Any, float] | None = None) -> Any:
+                          cell_means: tuple[Any, float] | None = None,
+                          order_points: int | None = None) -> Any:
         """The column kernels on the columns a row pass wrote into ``sink``."""
         from ._columns import ArrayColumns, FileSink
 
@@ -133,17 +135,17 @@ class Executor:
             from ._dask import dask_projection_column_tests
 
             return dask_projection_column_tests(sink.emb, sink.directions, block_size=block_size,
-                                                cell_means=cell_means)
+                                                cell_means=cell_means, order_points=order_points)
         if isinstance(sink, FileSink):
             if self.kind == "dask":
                 from ._dask import dask_column_tests
 
                 return dask_column_tests(sink.columns(), dtype=dtype, block_size=sink.width,
-                                         cell_means=cell_means)
+                                         cell_means=cell_means, order_points=order_points)
             return self.column_tests(sink.columns(), dtype=dtype, block_size=sink.width,
-                                     cell_means=cell_means)
+                                     cell_means=cell_means, order_points=order_points)
         return self.column_tests(ArrayColumns(sink.out), dtype=dtype, block_size=block_size,
-                                 cell_means=cell_means)
+                                 cell_means=cell_means, order_points=order_points)
 
     @staticmethod
     def release(sink: Any) -> None:
@@ -156,7 +158,8 @@ class Executor:
             release(sink)
 
     def projection_tests(self, emb: Embeddings, directions: Any, *, block_size: int | None,
-                         cell_means: tuple[Any, float] | None = None) -> Any:
+                         cell_means: tuple[Any, float] | None = None,
+                         order_points: int | None = None) -> Any:
         """Project ``emb`` onto the host ``directions`` (one row pass) and run the column kernels on
         the projections; nothing ``n × k`` stays in memory beyond :data:`PROJECTIONS_IN_MEMORY`."""
         from ..stats.univariate import default_columns_per_block
@@ -170,7 +173,8 @@ class Executor:
             cells = None
             if cell_means is not None:
                 cells = (self.column_array(emb, cell_means[0]), cell_means[1])
-            return self.sink_column_tests(sink, dtype=emb.float, block_size=cols, cell_means=cells)
+            return self.sink_column_tests(sink, dtype=emb.float, block_size=cols, cell_means=cells,
+                                          order_points=order_points)
         finally:
             self.release(sink)
 
@@ -183,12 +187,13 @@ class Executor:
         return emb.asarray(values)
 
     def column_tests(self, columns: Any, *, dtype: Any, block_size: int,
-                     cell_means: tuple[Any, float] | None = None) -> Any:
+                     cell_means: tuple[Any, float] | None = None, order_points: int | None = None) -> Any:
         """The column kernels on the columns of a column source (:mod:`._columns`)."""
         from ..stats.univariate import univariate_tests
 
         return univariate_tests(columns.xp, columns.block, columns.n_columns, columns.n_rows,
-                                dtype=dtype, block_size=block_size, cell_means=cell_means)
+                                dtype=dtype, block_size=block_size, cell_means=cell_means,
+                                order_points=order_points)
 
 
 @dataclasses.dataclass

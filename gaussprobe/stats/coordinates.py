@@ -27,13 +27,19 @@ from .._validation import (
 )
 from .._warnings import SmallSampleWarning
 from .univariate import (
+    ORDER_STATISTIC_POINTS,
     RELIABLE_KURTOSIS_SAMPLES,
     UnivariateTests,
     ad_critical_value,
     ad_pvalue,
     default_columns_per_block,
     k2_pvalue,
+    normal_plotting_positions,
+    order_statistic_ranks,
 )
+
+#: Least Gaussian coordinates (smallest AD p-values) named on the result, with their QQ points.
+N_WORST = 5
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, repr=False)
@@ -71,7 +77,7 @@ class CoordinateNormalityResult(Result):
         under arbitrary dependence, where Fisher's method assumes independence and a mean or a pass
         fraction has no known null at all. AD rather than DP p-values, because the DP tail is liberal at
         moderate ``n`` (see :func:`~gaussprobe.projection_normality`).
-    worst_coordinates : ndarray of shape (min(5, n_features),)
+    worst_coordinates : ndarray of shape (min(N_WORST, n_features),)
         Indices of the coordinates with the smallest AD p-values, worst first.
     expected_pass_fraction : float
         ``1 - alpha``: the pass fraction expected when every coordinate is Gaussian.
@@ -86,6 +92,15 @@ class CoordinateNormalityResult(Result):
         What an exact isotropic Gaussian sample of the same ``(n, d)`` gives for each pass fraction:
         the tests' own null pass probability at this ``n`` (``mean``) and the central 95% band of the
         binomial pass count (:func:`gaussprobe._reference.coordinate_pass_references`).
+    qq_values : ndarray of shape (len(worst_coordinates), q) or None
+        For each of ``worst_coordinates`` (same order): ``q = min(n_samples, 200)`` evenly spaced order
+        statistics of the standardised coordinate (mean 0, ``ddof=1`` standard deviation), taken from
+        the sorted column the tests use. With ``qq_quantiles`` they are the points of a normal QQ plot;
+        being evenly spaced in rank, they also draw its histogram. None in reports written before they
+        were stored.
+    qq_quantiles : ndarray of shape (q,) or None
+        Standard-normal quantiles at the same ranks (Blom's plotting positions
+        ``Φ⁻¹((i - 3/8) / (n + 1/4))``).
     """
 
     ad_statistics: np.ndarray
@@ -110,6 +125,8 @@ class CoordinateNormalityResult(Result):
     n_features: int
     ad_pass_fraction_reference: Reference | None = None
     dp_pass_fraction_reference: Reference | None = None
+    qq_values: np.ndarray | None = None
+    qq_quantiles: np.ndarray | None = None
 
     def to_frame(self) -> Any:
         """One row per coordinate (index ``coordinate``), as a :class:`pandas.DataFrame`.
@@ -246,20 +263,26 @@ def coordinate_normality(
     from .._engine import executor_for
 
     warn_small_sample(emb.n_samples)
-    res = executor_for(emb).data_column_tests(emb, block_size=_columns_per_block(block_size, emb))
+    res = executor_for(emb).data_column_tests(emb, block_size=_columns_per_block(block_size, emb),
+                                              order_points=ORDER_STATISTIC_POINTS)
     return finish_coordinates(res, n=emb.n_samples, d=emb.n_features, alpha=alpha)
 
 
 def finish_coordinates(res: UnivariateTests, *, n: int, d: int, alpha: float) -> CoordinateNormalityResult:
-    """:class:`CoordinateNormalityResult` from the column statistics of every coordinate."""
+    """:class:`CoordinateNormalityResult` from the column statistics of every coordinate (with their
+    order statistics at :data:`~gaussprobe.stats.univariate.ORDER_STATISTIC_POINTS` points)."""
     check_nonconstant(res.value_range, what="the coordinate normality tests")
     crit = ad_critical_value(n, alpha)
     ad_p = ad_pvalue(res.ad_statistic, n)
     dp_p = k2_pvalue(res.k2)
     ad_ref, dp_ref = coordinate_pass_references(n, d, alpha)
+    worst = np.argsort(ad_p, kind="stable")[: min(N_WORST, d)]
+    assert res.order_statistics is not None
     return CoordinateNormalityResult(
         combined_test=cauchy_test(ad_p),
-        worst_coordinates=np.argsort(ad_p, kind="stable")[: min(5, d)],
+        worst_coordinates=worst,
+        qq_values=np.ascontiguousarray(res.order_statistics[worst]),
+        qq_quantiles=normal_plotting_positions(n, order_statistic_ranks(n, ORDER_STATISTIC_POINTS)),
         ad_statistics=res.ad_statistic,
         ad_pvalues=ad_p,
         ad_mean=float(np.mean(res.ad_statistic)),

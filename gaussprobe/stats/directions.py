@@ -44,7 +44,14 @@ from . import _null
 from ._moments import spectrum
 from ._whiten import whiten
 from .coordinates import warn_small_sample
-from .univariate import ad_pvalue, k2_pvalue, univariate_tests
+from .univariate import (
+    ORDER_STATISTIC_POINTS,
+    ad_pvalue,
+    k2_pvalue,
+    normal_plotting_positions,
+    order_statistic_ranks,
+    univariate_tests,
+)
 
 Contrast = Literal["auto", "kurtosis", "skewness", "logcosh"]
 
@@ -255,6 +262,12 @@ class LeastGaussianDirectionResult(Result):
         Monte-Carlo draws of the null (0 when not simulated).
     n_samples, n_features : int
         Shape of the input.
+    qq_values : ndarray of shape (q,) or None
+        ``q = min(n_samples, 200)`` evenly spaced order statistics of the standardised projection
+        ``x @ direction`` (mean 0, ``ddof=1`` standard deviation): the points of its normal QQ plot
+        against ``qq_quantiles``, or its histogram.
+    qq_quantiles : ndarray of shape (q,) or None
+        Standard-normal quantiles at the same ranks (Blom's plotting positions).
     """
 
     test: TestResult
@@ -273,6 +286,8 @@ class LeastGaussianDirectionResult(Result):
     n_null: int
     n_samples: int
     n_features: int
+    qq_values: np.ndarray | None = None
+    qq_quantiles: np.ndarray | None = None
 
 
 # ------------------------------------------------------------------------------ Marchenko–Pastur
@@ -1017,8 +1032,10 @@ def run_least_gaussian_direction(emb: Embeddings, *, rng: RNGLike, contrast: str
     y = z @ w
     if float(np.mean(y**3)) < 0.0:  # one sign on every backend: the direction the data skew towards
         w, y = -w, -y
-    uni = _column_tests(y[:, None])
+    uni = univariate_tests(np, lambda a, b: y[:, None], 1, n, dtype=np.float64, block_size=1,
+                           order_points=ORDER_STATISTIC_POINTS)
     check_nonconstant(uni.value_range, name="x @ direction", what="the pursuit's univariate tests")
+    assert uni.order_statistics is not None
     a = np.asarray(to_numpy(wh.transform), dtype=np.float64) @ w  # y = (x - mean) @ a
     norm_a = float(np.linalg.norm(a))
     best = DirectionStatistics(
@@ -1033,7 +1050,8 @@ def run_least_gaussian_direction(emb: Embeddings, *, rng: RNGLike, contrast: str
         contrast_statistics=values, contrast_pvalues=pvalues, informative=bool(informative),
         null_kurtosis_q95=null_kurt, null_skewness_q95=null_skew, n_restarts=n_restarts,
         max_iter=max_iter, n_iter=n_iter, n_null=draws if math.isfinite(pvalues[0]) else 0,
-        n_samples=n, n_features=d)
+        n_samples=n, n_features=d, qq_values=uni.order_statistics[0],
+        qq_quantiles=normal_plotting_positions(n, order_statistic_ranks(n, ORDER_STATISTIC_POINTS)))
 
 
 def _largest_relative(values: np.ndarray, names: tuple[str, ...], n: int) -> int:

@@ -16,11 +16,19 @@ import numpy as np
 from .._budget import check_budget
 from .._pvalues import bonferroni_min, cauchy_statistic, cauchy_test
 from .._random import random_directions, seed_of
+from .._reference import Reference, rejected_fraction_reference
 from .._results import Result, TestResult
 from .._typing import ArrayLike, DTypeName, RNGLike
 from .._validation import check_embeddings, check_nonconstant, check_positive_int, check_probability
-from .coordinates import warn_small_sample
-from .univariate import UnivariateTests, ad_pvalue, k2_pvalue
+from .coordinates import N_WORST, warn_small_sample
+from .univariate import (
+    ORDER_STATISTIC_POINTS,
+    UnivariateTests,
+    ad_pvalue,
+    k2_pvalue,
+    normal_plotting_positions,
+    order_statistic_ranks,
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, repr=False)
@@ -51,6 +59,20 @@ class ProjectionNormalityResult(Result):
         Level of ``rejected_fraction``.
     n_samples, n_features : int
         Shape of the input.
+    rejected_fraction_reference : Reference or None
+        What an exact isotropic Gaussian sample of the same ``(n, d)`` gives for ``rejected_fraction``:
+        the DP test's null rejection probability at this ``n`` and the central 95% band of the
+        rejected count (:func:`gaussprobe._reference.rejected_fraction_reference`). None when
+        ``n_projections > n_features``: the directions are then dependent and the band is wider.
+    worst_directions : ndarray of int, shape (min(5, n_projections),) or None
+        Indices (into the per-direction arrays) of the directions with the smallest AD p-values,
+        worst first.
+    qq_values : ndarray of shape (len(worst_directions), q) or None
+        For each of ``worst_directions``: ``q = min(n_samples, 200)`` evenly spaced order statistics of
+        the standardised projection (taken from the sorted column the tests use), for a QQ plot
+        against ``qq_quantiles`` or a histogram.
+    qq_quantiles : ndarray of shape (q,) or None
+        Standard-normal quantiles at the same ranks (Blom's plotting positions).
     """
 
     combined_test: TestResult
@@ -66,6 +88,10 @@ class ProjectionNormalityResult(Result):
     alpha: float
     n_samples: int
     n_features: int
+    rejected_fraction_reference: Reference | None = None
+    worst_directions: np.ndarray | None = None
+    qq_values: np.ndarray | None = None
+    qq_quantiles: np.ndarray | None = None
 
     def to_frame(self) -> Any:
         """One row per random direction (index ``direction``), as a :class:`pandas.DataFrame`.
@@ -83,12 +109,21 @@ class ProjectionNormalityResult(Result):
 
 def finish_projections(res: UnivariateTests, *, n: int, n_features: int, seed: int | None,
                        alpha: float) -> ProjectionNormalityResult:
-    """:class:`ProjectionNormalityResult` from the column statistics of the projections ``x @ U``."""
+    """:class:`ProjectionNormalityResult` from the column statistics of the projections ``x @ U`` (with
+    their order statistics at :data:`~gaussprobe.stats.univariate.ORDER_STATISTIC_POINTS` points)."""
     check_nonconstant(res.value_range, name="x @ directions",
                       what="the projection normality tests (x is constant along these directions)")
     dp_p = k2_pvalue(res.k2)
     ad_p = ad_pvalue(res.ad_statistic, n)
+    k = int(res.ad_statistic.shape[0])
+    worst = np.argsort(ad_p, kind="stable")[: min(N_WORST, k)]
+    assert res.order_statistics is not None
     return ProjectionNormalityResult(
+        rejected_fraction_reference=(rejected_fraction_reference(n, k, alpha) if k <= int(n_features)
+                                     else None),
+        worst_directions=worst,
+        qq_values=np.ascontiguousarray(res.order_statistics[worst]),
+        qq_quantiles=normal_plotting_positions(n, order_statistic_ranks(n, ORDER_STATISTIC_POINTS)),
         combined_test=cauchy_test(ad_p),
         bonferroni_pvalue=bonferroni_min(ad_p),
         rejected_fraction=float(np.mean(dp_p < alpha)),
@@ -208,7 +243,8 @@ def projection_normality(
 
     directions = random_directions(emb.n_features, k, rng)
     warn_small_sample(emb.n_samples)
-    res = executor_for(emb).projection_tests(emb, directions, block_size=block_size)
+    res = executor_for(emb).projection_tests(emb, directions, block_size=block_size,
+                                             order_points=ORDER_STATISTIC_POINTS)
     return finish_projections(res, n=emb.n_samples, n_features=emb.n_features, seed=seed_of(rng),
                               alpha=alpha)
 

@@ -21,6 +21,7 @@ from .._results import Result
 from .._typing import Array, ArrayLike, DTypeName
 from .._validation import Embeddings, check_embeddings, ldexp
 from .._warnings import UninformativeWarning
+from .univariate import order_statistic_ranks
 
 #: Quantile levels reported by :func:`thin_shell`.
 QUANTILE_LEVELS = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
@@ -72,6 +73,10 @@ class ThinShellResult(Result):
         1e-3): normalised input, on which the thin-shell statistics are uninformative.
     note : str
         Why the statistics are uninformative (empty otherwise).
+    norm_order_statistics : ndarray of shape (q,) or None
+        ``q = min(n_samples, 200)`` evenly spaced order statistics of the norms (ascending, input units;
+        the smallest and the largest included), taken from the sort behind ``quantiles``: they draw the
+        histogram of the norms against the chi(d) density. None without quantiles.
     """
 
     mean: float
@@ -89,6 +94,7 @@ class ThinShellResult(Result):
     cv_ratio_reference: Reference | None = None
     constant_norms: bool = False
     note: str = ""
+    norm_order_statistics: np.ndarray | None = None
 
 
 # ------------------------------------------------------------------------------- chi(d) reference
@@ -229,19 +235,22 @@ class ThinShellState:
         xp = self._xp
         levels = np.asarray(QUANTILE_LEVELS, dtype=np.float64)
         parts = [xp.reshape(self.mean, (1,)), xp.reshape(self.m2, (1,))]
+        ranks = order_statistic_ranks(self.n)
         if self.keep_norms:
             parts.append(_quantiles(xp.concat(self.norms) if len(self.norms) > 1 else self.norms[0],
-                                    levels, xp))
+                                    levels, xp, ranks))
         host = to_numpy(xp.concat(parts)).astype(np.float64)  # the one host transfer
         mean, m2 = float(host[0]), float(host[1])
-        quantiles = host[2:] if self.keep_norms else None
+        quantiles = host[2:2 + levels.size] if self.keep_norms else None
+        order = host[2 + levels.size:] if self.keep_norms else None
         res = _result(mean=mean, std=math.sqrt(max(m2, 0.0) / self.n), quantiles=quantiles,
-                      levels=levels, centered=self.center is not None, n=self.n, d=self.n_features)
+                      levels=levels, centered=self.center is not None, n=self.n, d=self.n_features,
+                      order_statistics=order)
         e = self.scale_exponent or 0
         if e == 0:
             return res
         return dataclasses.replace(res, mean=ldexp(res.mean, -e), std=ldexp(res.std, -e),
-                                   quantiles=ldexp(quantiles, -e))
+                                   quantiles=ldexp(quantiles, -e), norm_order_statistics=ldexp(order, -e))
 
 
 def _in_units_of(state: ThinShellState, e: int | None) -> ThinShellState:
@@ -264,8 +273,9 @@ def _row_norms(emb: Embeddings, a: int, b: int, center: Array | None) -> Array:
     return emb.xp.linalg.vector_norm(block, axis=1)
 
 
-def _quantiles(values: Array, levels: np.ndarray, xp: Any) -> Array:
-    """Linear-interpolation quantiles (NumPy's default) computed on the device after one sort."""
+def _quantiles(values: Array, levels: np.ndarray, xp: Any, ranks: np.ndarray | None = None) -> Array:
+    """Linear-interpolation quantiles (NumPy's default) computed on the device after one sort,
+    followed by the order statistics at the 0-based ``ranks`` when those are given."""
     n = int(values.shape[0])
     s = xp.sort(values)
     h = (n - 1) * levels
@@ -275,11 +285,14 @@ def _quantiles(values: Array, levels: np.ndarray, xp: Any) -> Array:
     _, device = namespace_of(values)
     lo_v = xp.take(s, xp.asarray(lo, device=device))
     hi_v = xp.take(s, xp.asarray(hi, device=device))
-    return lo_v + xp.asarray(frac, dtype=values.dtype, device=device) * (hi_v - lo_v)
+    out = lo_v + xp.asarray(frac, dtype=values.dtype, device=device) * (hi_v - lo_v)
+    if ranks is None:
+        return out
+    return xp.concat([out, xp.take(s, xp.asarray(ranks, device=device))])
 
 
 def _result(*, mean: float, std: float, quantiles: np.ndarray | None, levels: np.ndarray,
-            centered: bool, n: int, d: int) -> ThinShellResult:
+            centered: bool, n: int, d: int, order_statistics: np.ndarray | None = None) -> ThinShellResult:
     if not mean > 0:
         msg = ("every row norm is zero, so the coefficient of variation is undefined"
                + (" (all rows equal their mean)." if centered else " (all rows are zero)."))
@@ -305,7 +318,7 @@ def _result(*, mean: float, std: float, quantiles: np.ndarray | None, levels: np
                            quantile_levels=levels.copy(), quantiles=quantiles,
                            relative_spread=spread, centered=centered, n_samples=n, n_features=d,
                            cv_reference=cv_ref, cv_ratio_reference=ratio_ref, constant_norms=constant,
-                           note=note)
+                           note=note, norm_order_statistics=order_statistics)
 
 
 # -------------------------------------------------------------------------------------- public API

@@ -60,6 +60,24 @@ _MAX_THREADS = 8
 #: Rows per step of the chunked transposition, and bytes of float64 work per compute chunk (NumPy).
 _TRANSPOSE_ROWS = 2048
 _CHUNK_BYTES = 2 * 2**20
+#: Evenly spaced order statistics of each standardised column that the kernels can return (for QQ
+#: plots and histograms on the results: bounded by this, not by ``n_samples``).
+ORDER_STATISTIC_POINTS = 200
+
+
+def order_statistic_ranks(n: int, points: int = ORDER_STATISTIC_POINTS) -> np.ndarray:
+    """0-based ranks of ``min(n, points)`` evenly spaced order statistics of a sample of size ``n``
+    (the first and the last included): ``round(linspace(0, n - 1, points))``."""
+    return np.unique(np.linspace(0, n - 1, min(n, points)).round().astype(np.intp))
+
+
+def normal_plotting_positions(n: int, ranks: np.ndarray) -> np.ndarray:
+    """Standard-normal quantiles at Blom's plotting positions of the 0-based ``ranks`` of a sample of
+    size ``n``: ``Φ⁻¹((i - 3/8) / (n + 1/4))`` with ``i = ranks + 1`` (Blom 1958), the x-axis of a
+    normal QQ plot of the order statistics at those ranks."""
+    from scipy import special
+
+    return np.asarray(special.ndtri((np.asarray(ranks, dtype=np.float64) + 1 - 0.375) / (n + 0.25)))
 
 
 # ------------------------------------------------------------------ backend-specific fast paths
@@ -222,11 +240,14 @@ class ColumnStatistics(NamedTuple):
     kurtosis: Array  # b2 = m4 / m2^2 (Pearson, not excess)
     value_range: Array  # max - min; 0 marks a constant column
     w2: Array | None = None  # squared 2-Wasserstein distance to N(0, 1), when cell means are given
+    #: (m, q) standardised (ddof=1) values at the ranks ``order_ranks``, when those are given
+    order_statistics: Array | None = None
 
 
 def column_statistics(xp: Any, block: Array, dtype: Any,
                       cell_means: tuple[Array, float] | None = None,
-                      workspace: Workspace | None = None) -> ColumnStatistics:
+                      workspace: Workspace | None = None,
+                      order_ranks: np.ndarray | None = None) -> ColumnStatistics:
     """A², skewness and kurtosis of every column of an ``(n, m)`` block, computed in ``dtype``.
 
     One sort per column; the moments are taken from the standardised sorted values.
@@ -239,23 +260,28 @@ def column_statistics(xp: Any, block: Array, dtype: Any,
     ``dtype`` on the block's device), the same sorted pass also gives each column's squared
     2-Wasserstein distance to ``N(0, 1)`` after standardising with the ``ddof=0`` deviation,
     ``mean((z_(i) - m_i)²) + C_n`` (the sliced distance's per-direction value).
+
+    With ``order_ranks`` (0-based ranks, e.g. :func:`order_statistic_ranks`) the same sorted pass also
+    returns each column's standardised values at those ranks (``order_statistics``, shape ``(m, q)``):
+    the points of a normal QQ plot, at no extra sort.
     """
     if _is_numpy(xp):
         ws = workspace or Workspace()
         srt = sorted_columns(xp, block, ws)
         m, n = (int(k) for k in srt.shape)
         step = max(1, _CHUNK_BYTES // (8 * n))
-        parts = [_sorted_statistics_numpy(srt[a:a + step], dtype, cell_means, ws)
+        parts = [_sorted_statistics_numpy(srt[a:a + step], dtype, cell_means, ws, order_ranks)
                  for a in range(0, m, step)]
         if len(parts) == 1:
             return parts[0]
         return ColumnStatistics(*(None if field[0] is None else np.concatenate(field)
                                   for field in zip(*parts, strict=True)))
-    return _sorted_statistics(xp, sorted_columns(xp, block), dtype, cell_means)
+    return _sorted_statistics(xp, sorted_columns(xp, block), dtype, cell_means, order_ranks)
 
 
 def _sorted_statistics(xp: Any, srt: Array, dtype: Any,
-                       cell_means: tuple[Array, float] | None = None) -> ColumnStatistics:
+                       cell_means: tuple[Array, float] | None = None,
+                       order_ranks: np.ndarray | None = None) -> ColumnStatistics:
     """:func:`column_statistics` of rows that are already sorted (modified in place when the dtype
     does not change)."""
     n = int(srt.shape[-1])
@@ -265,6 +291,9 @@ def _sorted_statistics(xp: Any, srt: Array, dtype: Any,
     sd = xp.sqrt(_rowdot(xp, s, s) / (n - 1))
     sd = xp.where(value_range > 0, sd, xp.ones_like(sd))
     s /= xp.astype(sd, dtype)[:, None]
+    order = None
+    if order_ranks is not None:
+        order = xp.take(s, xp.asarray(order_ranks, device=array_api_compat.device(s)), axis=1)
     a2 = anderson_darling_standardized(xp, s)
     # Σ z² = n - 1 up to rounding (z is standardised with ddof=1), so m2 = (n - 1)/n exactly
     m2 = (n - 1) / n
@@ -276,11 +305,11 @@ def _sorted_statistics(xp: Any, srt: Array, dtype: Any,
         # z0 = z·sqrt(n/(n-1)) is standardised with the ddof=0 deviation; sorted, like z
         r = s * math.sqrt(n / (n - 1)) - cell_means[0][None, :]
         w2 = _rowdot(xp, r, r) / n + cell_means[1]
-    return ColumnStatistics(a2, g1, b2, value_range, w2)
+    return ColumnStatistics(a2, g1, b2, value_range, w2, order)
 
 
 def _sorted_statistics_numpy(srt: np.ndarray, dtype: Any, cell_means: tuple[Array, float] | None,
-                             ws: Workspace) -> ColumnStatistics:
+                             ws: Workspace, order_ranks: np.ndarray | None = None) -> ColumnStatistics:
     """NumPy twin of :func:`_sorted_statistics` that writes into the workspace's buffers (same
     operations in the same order, so the same results)."""
     m, n = (int(k) for k in srt.shape)
@@ -291,6 +320,7 @@ def _sorted_statistics_numpy(srt: np.ndarray, dtype: Any, cell_means: tuple[Arra
     sd = np.sqrt(_rowdot(np, s, s) / (n - 1))
     sd = np.where(value_range > 0, sd, np.ones_like(sd))
     s /= sd.astype(dtype)[:, None]
+    order = None if order_ranks is None else s[:, order_ranks]  # a copy: ``s`` is a reused buffer
     a2 = _anderson_darling_numpy(s, ws)
     m2 = (n - 1) / n
     sq = ws.get("t", (m, n), dtype)
@@ -303,7 +333,7 @@ def _sorted_statistics_numpy(srt: np.ndarray, dtype: Any, cell_means: tuple[Arra
         np.multiply(s, math.sqrt(n / (n - 1)), out=r)
         r -= cell_means[0][None, :]
         w2 = _rowdot(np, r, r) / n + cell_means[1]
-    return ColumnStatistics(a2, g1, b2, value_range, w2)
+    return ColumnStatistics(a2, g1, b2, value_range, w2, order)
 
 
 def _anderson_darling_numpy(z: np.ndarray, ws: Workspace) -> np.ndarray:
@@ -506,6 +536,8 @@ class UnivariateTests(NamedTuple):
     k2: np.ndarray
     value_range: np.ndarray
     w2: np.ndarray | None = None
+    #: (n_columns, q) standardised values at ``order_statistic_ranks(n_samples, order_points)``
+    order_statistics: np.ndarray | None = None
 
 
 def default_columns_per_block(xp: Any, n_samples: int, n_columns: int, device: Any) -> int:
@@ -543,12 +575,14 @@ def host_threads(xp: Any, n_blocks: int) -> int:
 
 
 def univariate_tests(xp: Any, column_block: Any, n_columns: int, n_samples: int, *, dtype: Any,
-                     block_size: int, cell_means: tuple[Array, float] | None = None
-                     ) -> UnivariateTests:
+                     block_size: int, cell_means: tuple[Array, float] | None = None,
+                     order_points: int | None = None) -> UnivariateTests:
     """Run the column kernels over ``column_block(start, stop)`` blocks, then move the results to the
     host once. ``column_block`` returns an ``(n_samples, stop - start)`` array in any float dtype.
     ``cell_means`` adds each column's squared 2-Wasserstein distance to ``N(0, 1)`` (``w2``; see
-    :func:`column_statistics`).
+    :func:`column_statistics`). ``order_points`` adds ``order_statistics``: each column's standardised
+    values at :func:`order_statistic_ranks` ``(n_samples, order_points)`` (O(n_columns · order_points)
+    memory).
 
     NumPy blocks are spread over :func:`host_threads` threads; every block is computed on its own, so
     the results do not depend on the number of threads or on ``block_size``.
@@ -556,16 +590,17 @@ def univariate_tests(xp: Any, column_block: Any, n_columns: int, n_samples: int,
     from .._backend import row_blocks, to_numpy
 
     local = threading.local()  # one workspace per thread, released with this call
+    ranks = None if order_points is None else order_statistic_ranks(n_samples, order_points)
 
-    def one(span: tuple[int, int]) -> Array:
+    def one(span: tuple[int, int]) -> tuple[Array, Array | None]:
         ws = getattr(local, "workspace", None)
         if ws is None:
             ws = local.workspace = Workspace()
-        st = column_statistics(xp, column_block(*span), dtype, cell_means, ws)
+        st = column_statistics(xp, column_block(*span), dtype, cell_means, ws, ranks)
         dp = dagostino_pearson(xp, st.skewness, st.kurtosis, n_samples)
         rows = [st.ad_statistic, st.skewness, st.kurtosis, dp.z_skewness, dp.z_kurtosis,
                 dp.statistic, st.value_range]
-        return xp.stack(rows if st.w2 is None else [*rows, st.w2])
+        return xp.stack(rows if st.w2 is None else [*rows, st.w2]), st.order_statistics
 
     spans = list(row_blocks(n_columns, block_size))
     workers = host_threads(xp, len(spans))
@@ -576,8 +611,14 @@ def univariate_tests(xp: Any, column_block: Any, n_columns: int, n_samples: int,
             parts = list(pool.map(one, spans))
     else:
         parts = [one(span) for span in spans]
-    host = to_numpy(parts[0] if len(parts) == 1 else xp.concat(parts, axis=1)).astype(np.float64)
-    return UnivariateTests(*host)
+    rows = [p[0] for p in parts]
+    host = to_numpy(rows[0] if len(rows) == 1 else xp.concat(rows, axis=1)).astype(np.float64)
+    order = None
+    if ranks is not None:
+        blocks = [p[1] for p in parts]
+        order = to_numpy(blocks[0] if len(blocks) == 1 else xp.concat(blocks, axis=0)).astype(np.float64)
+    columns = dict(zip(UnivariateTests._fields, host, strict=False))
+    return UnivariateTests(**columns, order_statistics=order)
 
 
 # ------------------------------------------------------------------ mergeable moments
@@ -675,6 +716,7 @@ __all__ = [
     "AD_TABLE_ASYMPTOTIC",
     "AD_TABLE_LEVELS",
     "MIN_SAMPLES",
+    "ORDER_STATISTIC_POINTS",
     "RELIABLE_KURTOSIS_SAMPLES",
     "ColumnStatistics",
     "DAgostinoPearson",
@@ -691,7 +733,9 @@ __all__ = [
     "host_threads",
     "k2_pvalue",
     "kurtosistest_z",
+    "normal_plotting_positions",
     "normaltest",
+    "order_statistic_ranks",
     "skewtest_z",
     "sorted_columns",
     "univariate_tests",
