@@ -260,22 +260,29 @@ def test_one_criteria_resolver_for_the_report_the_cli_and_assert_gaussian_like(m
 
 # ----------------------------------------------------------------- a statistic through its entry alone
 def test_a_statistic_runs_through_its_registry_entry(monkeypatch):
-    """Doornik-Hansen is defined by its module and its registry entry alone: analyze runs it through
-    the entry's runner, with its options and its own random stream."""
+    """Doornik-Hansen is defined by its module and its registry entry alone: analyze builds the entry's
+    row state for its second pass (fused with the other statistics' states) and finishes it with the
+    entry's finisher."""
     entry = registry.statistic("doornik_hansen")
-    assert entry.run is not None
-    seen = []
-    original = registry.doornik_hansen
+    assert entry.second_pass is not None and entry.finish is not None and entry.run is None
+    built, finished = [], []
+    original_state, original_finish = entry.second_pass, entry.finish
 
-    def spy(x, **kw):
-        seen.append(kw)
-        return original(x, **kw)
+    def spy_state(emb, moments):
+        built.append(moments.n)
+        return original_state(emb, moments)
 
-    monkeypatch.setattr(registry, "doornik_hansen", spy)
+    def spy_finish(emb, sums, ctx):
+        finished.append(ctx.dtype)
+        return original_finish(emb, sums, ctx)
+
+    monkeypatch.setattr(registry, "STATISTICS", tuple(
+        dataclasses.replace(s, second_pass=spy_state, finish=spy_finish) if s.name == "doornik_hansen" else s
+        for s in registry.STATISTICS))
     x = np.random.default_rng(0).standard_normal((200, 4))
     rep = _analyze(x, rng=0, dtype="float32", tests=["doornik_hansen"])
-    assert seen == [{"dtype": "float32"}]
-    assert rep.doornik_hansen.pvalue == pytest.approx(gp.doornik_hansen(x, dtype="float32").pvalue)
+    assert built == [200] and finished == ["float32"]
+    assert rep.doornik_hansen.pvalue == pytest.approx(gp.doornik_hansen(x, dtype="float32").pvalue, rel=1e-5)
     assert "doornik_hansen" in rep.timings
 
 
