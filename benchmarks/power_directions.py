@@ -36,6 +36,7 @@ The table in docs/statistics/directions.md comes from (about 1.5 h on two shared
     python benchmarks/power_directions.py --render power_directions.json   # tables from saved JSON
     python benchmarks/power_directions.py --quick            # (2000, 64), 5 draws, about a minute
     python benchmarks/power_directions.py --calibration      # the two nulls of the PCA test
+    python benchmarks/power_directions.py --invariance 400   # the pursuit's affine invariance in floats
 
 ``--json`` also resumes: rows already in the file are not run again.
 """
@@ -378,6 +379,35 @@ def calibration(draws: int, cells: list[tuple[int, int]]) -> None:
                   f"{rej_mc / draws:.3f} | {t_null:.1f} |", flush=True)
 
 
+def invariance(examples: int) -> None:
+    """How closely the pursuit's results agree between ``x`` and ``x A + b`` in floating point.
+
+    The construction of ``tests/test_directions.py::test_pursuit_pvalue_is_affine_invariant``: n = 120,
+    d in 2..5, one skewed coordinate, ``A`` = rotation . scaling (condition number up to 1e4, random
+    signs) . rotation, ``n_null=39``.
+    """
+    rows = []
+    for seed in range(examples):
+        rng = np.random.default_rng([seed, 7])
+        n, d, log_cond = 120, int(rng.integers(2, 6)), float(rng.uniform(0.0, 4.0))
+        x = rng.standard_normal((n, d))
+        x[:, 0] += 0.5 * rng.exponential(size=n)
+        scales = 10.0 ** rng.uniform(-log_cond / 2, log_cond / 2, size=d) * rng.choice([-1.0, 1.0], d)
+        rot = [np.linalg.qr(rng.standard_normal((d, d)))[0] for _ in range(2)]
+        a = rot[0] * scales @ rot[1]
+        r0 = least_gaussian_direction(x, n_null=39, rng=3)
+        r1 = least_gaussian_direction(x @ a + rng.standard_normal(d) * 5, n_null=39, rng=3)
+        rows.append((abs(r1.test.pvalue - r0.test.pvalue),
+                     float(np.max(np.abs(r1.contrast_pvalues - r0.contrast_pvalues))),
+                     float(np.max(np.abs(r1.contrast_statistics / r0.contrast_statistics - 1)))))
+    r = np.array(rows)
+    print(f"{examples} affine maps: p-value differs in {int(np.sum(r[:, 0] > 0))} (largest "
+          f"{r[:, 0].max():.3g}); a contrast's p-value differs in {int(np.sum(r[:, 1] > 0))} (largest "
+          f"{r[:, 1].max():.3g}); contrasts agree to 1e-6 in {np.mean(r[:, 2] <= 1e-6):.1%}, to 1e-4 in "
+          f"{np.mean(r[:, 2] <= 1e-4):.1%}, to 1e-2 in {np.mean(r[:, 2] <= 1e-2):.1%}; largest relative "
+          f"difference {r[:, 2].max():.3g}")
+
+
 def _cells(text: str) -> list[tuple[int, int]]:
     out = []
     for tok in text.split(","):
@@ -406,11 +436,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="(2000, 64), 5 draws, coarse grids")
     parser.add_argument("--json", type=Path, default=None, help="save (and resume from) this file")
     parser.add_argument("--render", type=Path, default=None, help="print the tables of a saved run")
+    parser.add_argument("--invariance", type=int, default=0, metavar="N",
+                        help="measure the pursuit's floating-point affine invariance on N maps instead")
     parser.add_argument("--calibration", action="store_true",
                         help="compare the two nulls of the principal-direction test instead")
     args = parser.parse_args(argv)
     if args.render:
         render(json.loads(args.render.read_text()))
+        return 0
+    if args.invariance:
+        invariance(args.invariance)
         return 0
     if args.calibration:
         calibration(args.draws if argv and "--draws" in argv else 200, [(200, 8), (400, 64)])
