@@ -708,6 +708,45 @@ def render_directions(results: dict[str, Any], out: Callable[[str], None]) -> No
                 out(f"| {name} | {c['d']} | {c['n']} | {kind} | {s['shown']} | " + " | ".join(cols)
                     + f" | {'yes' if ok else '**NO**'} | {s['timing']['per_draw_s']:.3g} | "
                     + f"{e.get('note', '')} |")
+        for kind in ("isotropic", "anisotropic"):
+            pooled = _pooled_direction_rates(cells, name, kind)
+            if pooled:
+                out(f"| {name} | all | all | {kind}, pooled | {pooled['shown']} | "
+                    + " | ".join(pooled["cols"]) + f" | {pooled['ok']} | – | over the cells above |")
+
+
+def _pooled_direction_rates(cells: list[dict[str, Any]], name: str, kind: str) -> dict[str, Any]:
+    """Rates pooled over cells, with the 99% band of the pooled count: binomial, or for the pursuit
+    the sum of independent beta-binomials (one seeded null per cell), convolved exactly."""
+    from gaussprobe.stats._null import DEFAULT_NULL_DRAWS
+
+    runs = [c["tests"][name][kind] for c in cells
+            if kind in c["tests"].get(name, {}) and c["tests"][name][kind]["shown"]]
+    if len(runs) < 2:
+        return {}
+    total = sum(s["shown"] for s in runs)
+    cols, ok = [], "yes"
+    for a in DIRECTION_ALPHAS:
+        count = sum(round(s[f"rate_{a}"] * s["shown"]) for s in runs)
+        if name == "pursuit":
+            k = math.floor(a * (DEFAULT_NULL_DRAWS + 1) + 1e-9)
+            if k == 0:
+                cols.append(f"{count / total:.4f} (unreachable)")
+                continue
+            pmf = np.array([1.0])
+            for s in runs:
+                m = s["shown"]
+                pmf = np.convolve(pmf, stats.betabinom.pmf(np.arange(m + 1), m, k,
+                                                           DEFAULT_NULL_DRAWS + 1 - k))
+            cdf = np.cumsum(pmf)
+            lo = int(np.searchsorted(cdf, (1 - BAND) / 2))
+            hi = int(np.searchsorted(cdf, 1 - (1 - BAND) / 2))
+        else:
+            lo, hi = stats.binom.interval(BAND, total, a)
+        cols.append(f"{count / total:.4f} [{lo / total:.4f}, {hi / total:.4f}]")
+        if not lo <= count <= hi:
+            ok = "**NO (high)**" if count > hi else "**NO (low)**"
+    return {"shown": total, "cols": cols, "ok": ok}
 
 
 # ------------------------------------------------------------------------------------- rendering
