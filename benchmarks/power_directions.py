@@ -79,7 +79,7 @@ GRIDS: dict[str, list[float]] = {
     "heavy": [100.0, 50.0, 30.0, 20.0, 15.0, 10.0, 8.0, 6.0, 5.0, 4.0, 3.0],
     "clusters": [1.02, 1.05, 1.1, 1.15, 1.2, 1.3, 1.4, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0],
 }
-STRENGTH = {"skewed": "skewness", "bimodal": "t (excess kurtosis -2t⁴)", "heavy": "degrees of freedom",
+STRENGTH = {"skewed": "skewness", "bimodal": "t, excess kurtosis -2t⁴", "heavy": "degrees of freedom",
             "clusters": "variance"}
 TESTS = ("coordinates", "principal", "pursuit")
 #: Rows of one departure: the coordinates see the axis and the hidden sample; the other two are
@@ -131,7 +131,11 @@ def pursuit_null_flop(n: int, d: int, draws: int) -> float:
 
 
 #: Prefix of the pursuit's seeded null used to decide non-rejections early (0: off; ``--prefix``).
-PREFIX = {"draws": 0}
+PREFIX = {"draws": 0, "only": False}
+
+
+class Undecided(Exception):
+    """No draw of the null's prefix dominates the observed contrasts, and the full null is not run."""
 
 
 @functools.lru_cache(maxsize=4)
@@ -155,6 +159,8 @@ def pursuit_pvalue(x: np.ndarray, i: int, *, n_null: int, null_budget: float | N
         obs = least_gaussian_direction(x, rng=i, n_null=0).contrast_statistics
         if np.any(np.all(null_prefix(n, d, PREFIX["draws"]) >= obs, axis=1)):
             return 2.0 / (n_null + 1)
+        if PREFIX["only"]:
+            raise Undecided
     return float(least_gaussian_direction(x, rng=i, n_null=n_null, null_budget=null_budget).test.pvalue)
 
 
@@ -197,7 +203,10 @@ def decide(test: str, where: str, n: int, d: int, kind: str, j: int, *, draws: i
         if time.perf_counter() > deadline:
             return {"outcome": "budget", "pvalues": ps}
         x, h = sample(n, d, kind, j, i)
-        p = pvalue(test, h if where == "hidden" else x, i, n_null=n_null, null_budget=null_budget)
+        try:
+            p = pvalue(test, h if where == "hidden" else x, i, n_null=n_null, null_budget=null_budget)
+        except Undecided:
+            return {"outcome": "undecided", "pvalues": ps}
         if math.isnan(p):
             return {"outcome": "n/c", "pvalues": ps}
         ps.append(round(p, 8))
@@ -220,13 +229,14 @@ def smallest_detected(test: str, where: str, n: int, d: int, kind: str, **kw: An
 
     top = detected(len(grid) - 1)
     if top != "detected":
-        return {"result": top if top in ("n/c", "budget") else "-", "steps": _steps(steps, grid)}
+        result = top if top in ("n/c", "budget", "undecided") else "-"
+        return {"result": result, "steps": _steps(steps, grid)}
     lo, hi = -1, len(grid) - 1
     while hi - lo > 1:
         mid = (lo + hi) // 2
         out = detected(mid)
-        if out == "budget":
-            return {"result": "budget", "steps": _steps(steps, grid)}
+        if out in ("budget", "undecided"):
+            return {"result": f"{out} (detected at {grid[hi]:g})", "steps": _steps(steps, grid)}
         if out == "detected":
             hi = mid
         else:
@@ -256,6 +266,10 @@ def run_cell(n: int, d: int, args: argparse.Namespace, results: dict[str, Any],
     by_default = default_flop <= NULL_FLOP_BUDGET
     null_flop = pursuit_null_flop(n, d, n_null + 1)
     on_request = not by_default and args.on_request and null_flop <= args.max_null_flop
+    # over --max-null-flop, --prefix still decides the non-rejections; the rest stay undecided
+    PREFIX["only"] = not by_default and args.on_request and not on_request and PREFIX["draws"] > 0
+    on_request = on_request or PREFIX["only"]
+    cell["prefix_only"] = PREFIX["only"]
     # n_null draws may exceed the default budget where the default 199 fit: lifted for both
     null_budget = math.inf
     before = cell.get("pursuit", {})
@@ -348,9 +362,18 @@ def render(results: dict[str, Any], out: Callable[[str], None] = print) -> None:
         f"Detected: >= {meta['detect']:.0%} of {meta['draws']} draws with p <= {meta['alpha']:g}.\n")
     out("| (n, d) | departure (strength) | where | coordinates | principal | pursuit |")
     out("|---|---|---|---|---|---|")
+    footnotes = []
     for cell in results["cells"].values():
         n, d, rows = cell["n"], cell["d"], cell["rows"]
         pur = cell.get("pursuit", {})
+        mark = ""
+        if pur and not pur.get("by_default"):
+            mark = " ‡"
+            how = (f"non-rejections decided by the first {pur['prefix']} draws of its null, "
+                   f"the full {pur['n_null']}-draw null (~{pur['null_flop']:.1g} flop) not run"
+                   if cell.get("prefix_only") else f"with n_null={pur['n_null']}")
+            footnotes.append(f"({n}, {d}): not run by default (search and default null "
+                             f"~{pur.get('default_flop', math.nan):.1g} flop); measured on request, {how}")
         for kind in GRIDS:
             for where in ("axis", "hidden"):
                 if f"{kind}:coordinates:{where}" not in rows:
@@ -358,11 +381,10 @@ def render(results: dict[str, Any], out: Callable[[str], None] = print) -> None:
                 vals = [rows[f"{kind}:coordinates:{where}"]["result"]]
                 vals.append(rows.get(f"{kind}:principal:both", {}).get("result", "–"))
                 p = rows.get(f"{kind}:pursuit:both", {}).get("result", "–")
-                if p == "n/c" or (pur and not pur.get("by_default")):
-                    p = (f"not run by default (cost ~{pur.get('default_flop', math.nan):.1g} flop)"
-                         + ("" if p == "n/c" else f"; on request: {p}"))
-                vals.append(p)
+                vals.append(p + (mark if p not in ("n/c", "–") else ""))
                 out(f"| ({n}, {d}) | {kind} ({STRENGTH[kind]}) | {where} | " + " | ".join(vals) + " |")
+    if footnotes:
+        out("\n‡ " + "; ".join(footnotes) + ".")
     out("\n| (n, d) | n / d² | pursuit null (draws, flop, s) | BBP 1 + √γ (half) | MP edge (1 + √γ)² "
         "| clusters: principal | its cos² | invariance (max rel. diff.) |")
     out("|---|---|---|---|---|---|---|---|")
@@ -481,7 +503,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prefix", type=int, default=0, metavar="K",
                         help="decide the pursuit's non-rejections from the first K draws of its null "
                              "where one dominates the observed contrasts (exact; the full null is "
-                             "simulated only when needed)")
+                             "simulated only when needed, and not at all where it costs more than "
+                             "--max-null-flop: such draws are 'undecided')")
     parser.add_argument("--budget", type=float, default=3 * 3600.0, help="seconds in all")
     parser.add_argument("--cell-budget", type=float, default=3600.0, help="seconds per cell")
     parser.add_argument("--no-timings", dest="timings", action="store_false",
