@@ -138,10 +138,16 @@ class Undecided(Exception):
     """No draw of the null's prefix dominates the observed contrasts, and the full null is not run."""
 
 
+#: Prefixes saved in a resumed run's JSON, by ``(n, d, draws)``.
+SAVED_PREFIXES: dict[tuple[int, int, int], np.ndarray] = {}
+
+
 @functools.lru_cache(maxsize=4)
 def null_prefix(n: int, d: int, draws: int) -> np.ndarray:
     """The first ``draws`` draws of the pursuit's seeded null at ``(n, d)`` (the same values as the
     first ``draws`` rows of the full null: its streams are ``SeedSequence.spawn`` children)."""
+    if (n, d, draws) in SAVED_PREFIXES:
+        return SAVED_PREFIXES[n, d, draws]
     names = CONTRASTS
     test = f"least_gaussian_direction:{','.join(names)}:{DEFAULT_RESTARTS}:{DEFAULT_MAX_ITER}:{DEFAULT_TOL:g}"
     stat = _null_statistic(names, DEFAULT_RESTARTS, DEFAULT_MAX_ITER, DEFAULT_TOL)
@@ -150,14 +156,19 @@ def null_prefix(n: int, d: int, draws: int) -> np.ndarray:
 
 
 def pursuit_pvalue(x: np.ndarray, i: int, *, n_null: int, null_budget: float | None) -> float:
-    """The pursuit's p-value, or the bound ``2 / (n_null + 1)`` when a draw of the null's prefix
-    dominates the observed contrasts (every contrast at least as large): that draw's standardised
-    score is then at least the observed one for any median and MAD, so ``p >= 2 / (n_null + 1)``
-    exactly, and the full null is not needed to know that ``p > alpha``."""
+    """The pursuit's p-value, or the bound ``2 / (n_null + 1)`` when every observed contrast is at
+    most the largest value of that contrast in the null's prefix.
+
+    The statistic of a draw is ``max_c (log J_c - med_c) / MAD_c`` with one median and MAD per
+    contrast over all draws. Let ``c*`` be the contrast at which the observed draw attains its
+    maximum, and ``b`` a prefix draw with ``J_bc* >= J_0c*``: then ``T_b >= (log J_bc* - med) / MAD >=
+    T_0`` whatever the median and MAD, so at least one null draw is ``>= T_0`` and ``p >= 2 /
+    (n_null + 1)`` exactly. The full null is then not needed to know that ``p > alpha``.
+    """
     n, d = x.shape
     if PREFIX["draws"]:
         obs = least_gaussian_direction(x, rng=i, n_null=0).contrast_statistics
-        if np.any(np.all(null_prefix(n, d, PREFIX["draws"]) >= obs, axis=1)):
+        if np.all(null_prefix(n, d, PREFIX["draws"]).max(axis=0) >= obs):
             return 2.0 / (n_null + 1)
         if PREFIX["only"]:
             raise Undecided
@@ -275,18 +286,22 @@ def run_cell(n: int, d: int, args: argparse.Namespace, results: dict[str, Any],
     before = cell.get("pursuit", {})
     cell["pursuit"] = {"n_null": n_null, "null_flop": null_flop, "default_flop": default_flop,
                        "by_default": by_default, "on_request": on_request}
-    for k in ("null_seconds", "prefix", "prefix_seconds"):
+    for k in ("null_seconds", "prefix", "prefix_seconds", "prefix_values"):
         if k in before:
             cell["pursuit"][k] = before[k]
-    if "null_seconds" in before or "prefix_seconds" in before:
+    if before.get("prefix") == PREFIX["draws"] and "prefix_values" in before:
+        SAVED_PREFIXES[n, d, PREFIX["draws"]] = np.array(before["prefix_values"])
+    if "null_seconds" in before or ("prefix_seconds" in before and before.get("prefix") == PREFIX["draws"]):
         pass
     elif (by_default or on_request) and PREFIX["draws"]:
         t0 = time.perf_counter()
-        null_prefix(n, d, PREFIX["draws"])
+        values = null_prefix(n, d, PREFIX["draws"])
+        cell["pursuit"]["prefix_values"] = values.tolist()
         cell["pursuit"]["prefix"] = PREFIX["draws"]
         cell["pursuit"]["prefix_seconds"] = round(time.perf_counter() - t0, 1)
         _log(f"[{key}] first {PREFIX['draws']} draws of the pursuit's null: "
              f"{cell['pursuit']['prefix_seconds']} s")
+        save()
     elif by_default or on_request:
         x0 = np.random.default_rng([n, d, 99]).standard_normal((n, d))
         t0 = time.perf_counter()
@@ -304,7 +319,8 @@ def run_cell(n: int, d: int, args: argparse.Namespace, results: dict[str, Any],
             cell["rows"][inv_key] = check_invariance(n, d, kind, tests=inv_tests)
         for test, where in UNITS:
             row_key = f"{kind}:{test}:{where}"
-            if row_key in cell["rows"] and cell["rows"][row_key]["result"] != "budget":
+            if row_key in cell["rows"] and not cell["rows"][row_key]["result"].startswith(
+                    ("budget", "undecided")):
                 continue
             if test == "pursuit" and not (by_default or on_request):
                 cell["rows"][row_key] = {"result": "n/c", "steps": []}
