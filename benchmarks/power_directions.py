@@ -44,7 +44,6 @@ The table in docs/statistics/directions.md comes from (about 1.5 h on two shared
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import math
 import sys
@@ -130,29 +129,60 @@ def pursuit_null_flop(n: int, d: int, draws: int) -> float:
     return draws * pursuit_flop(n, d, 3, DEFAULT_RESTARTS, DEFAULT_MAX_ITER)
 
 
-#: Prefix of the pursuit's seeded null used to decide non-rejections early (0: off; ``--prefix``).
-PREFIX = {"draws": 0, "only": False}
+#: Prefix of the pursuit's seeded null used to decide non-rejections early (0: off; ``--prefix``);
+#: ``only``: the full null is not simulated (non-rejections decided, the rest undecided).
+PREFIX: dict[str, Any] = {"draws": 0, "only": False}
+#: The pursuit's null draws simulated here, by ``(n, d)``: the same rows ``simulate_null`` returns.
+NULLS: dict[tuple[int, int], np.ndarray] = {}
+PURSUIT_TEST = (f"least_gaussian_direction:{','.join(CONTRASTS)}:{DEFAULT_RESTARTS}:"
+                f"{DEFAULT_MAX_ITER}:{DEFAULT_TOL:g}")
 
 
 class Undecided(Exception):
-    """No draw of the null's prefix dominates the observed contrasts, and the full null is not run."""
+    """No draw of the null's prefix bounds the p-value, and the full null is not run."""
 
 
-#: Prefixes saved in a resumed run's JSON, by ``(n, d, draws)``.
-SAVED_PREFIXES: dict[tuple[int, int, int], np.ndarray] = {}
+def pursuit_null(n: int, d: int, draws: int, store: dict[str, Any], save: Callable[[], None],
+                 chunk: int = 8) -> np.ndarray:
+    """The first ``draws`` rows of the pursuit's seeded null at ``(n, d)``, simulated in chunks and
+    kept in ``store["null_values"]`` (saved after each chunk, so a stopped run resumes). Row ``i``
+    is the search on ``default_rng(null_seed(...).spawn(B)[i])``: the same for every ``B > i``, so
+    these are exactly the rows ``least_gaussian_direction`` simulates."""
+    from gaussprobe._kernels.gram import parallel_map, split_range, worker_count
+
+    rows = store.setdefault("null_values", [])
+    stat = _null_statistic(CONTRASTS, DEFAULT_RESTARTS, DEFAULT_MAX_ITER, DEFAULT_TOL)
+    streams = _null.null_seed(PURSUIT_TEST, n, d).spawn(draws)
+    threads = worker_count(float("inf"))
+    while len(rows) < draws:
+        t0 = time.perf_counter()
+        idx = range(len(rows), min(draws, len(rows) + chunk))
+
+        def run(part: range, idx: range = idx) -> list[list[float]]:
+            return [list(stat(np.random.default_rng(streams[idx[k]]).standard_normal((n, d))))
+                    for k in part]
+
+        with single_threaded_blas():
+            rows.extend(r for part in parallel_map(run, split_range(len(idx), threads), threads)
+                        for r in part)
+        store["null_seconds"] = round(store.get("null_seconds", 0.0) + time.perf_counter() - t0, 1)
+        save()
+    out = np.asarray(rows, dtype=np.float64)
+    NULLS[n, d] = out
+    return out[:draws]
 
 
-@functools.lru_cache(maxsize=4)
-def null_prefix(n: int, d: int, draws: int) -> np.ndarray:
-    """The first ``draws`` draws of the pursuit's seeded null at ``(n, d)`` (the same values as the
-    first ``draws`` rows of the full null: its streams are ``SeedSequence.spawn`` children)."""
-    if (n, d, draws) in SAVED_PREFIXES:
-        return SAVED_PREFIXES[n, d, draws]
-    names = CONTRASTS
-    test = f"least_gaussian_direction:{','.join(names)}:{DEFAULT_RESTARTS}:{DEFAULT_MAX_ITER}:{DEFAULT_TOL:g}"
-    stat = _null_statistic(names, DEFAULT_RESTARTS, DEFAULT_MAX_ITER, DEFAULT_TOL)
-    with single_threaded_blas():
-        return np.asarray(_null._simulate.__wrapped__(test, stat, n, d, draws))[:, : len(names)]
+_simulate_null = _null.simulate_null
+
+
+def _saved_null(test: str, statistic: Any, n: int, d: int, n_draws: int) -> np.ndarray:
+    """``simulate_null``, answered from :data:`NULLS` where the pursuit's draws are already here."""
+    if test == PURSUIT_TEST and len(NULLS.get((n, d), ())) >= n_draws:
+        return NULLS[n, d][:n_draws]
+    return _simulate_null(test, statistic, n, d, n_draws)
+
+
+_null.simulate_null = _saved_null  # least_gaussian_direction calls it through the module
 
 
 def pursuit_pvalue(x: np.ndarray, i: int, *, n_null: int, null_budget: float | None) -> float:
@@ -168,7 +198,8 @@ def pursuit_pvalue(x: np.ndarray, i: int, *, n_null: int, null_budget: float | N
     n, d = x.shape
     if PREFIX["draws"]:
         obs = least_gaussian_direction(x, rng=i, n_null=0).contrast_statistics
-        if np.all(null_prefix(n, d, PREFIX["draws"]).max(axis=0) >= obs):
+        prefix = NULLS[n, d][: PREFIX["draws"], : len(CONTRASTS)]
+        if np.all(prefix.max(axis=0) >= obs):
             return 2.0 / (n_null + 1)
         if PREFIX["only"]:
             raise Undecided
@@ -279,35 +310,17 @@ def run_cell(n: int, d: int, args: argparse.Namespace, results: dict[str, Any],
     on_request = not by_default and args.on_request and null_flop <= args.max_null_flop
     # over --max-null-flop, --prefix still decides the non-rejections; the rest stay undecided
     PREFIX["only"] = not by_default and args.on_request and not on_request and PREFIX["draws"] > 0
-    on_request = on_request or PREFIX["only"]
     cell["prefix_only"] = PREFIX["only"]
     # n_null draws may exceed the default budget where the default 199 fit: lifted for both
     null_budget = math.inf
-    before = cell.get("pursuit", {})
-    cell["pursuit"] = {"n_null": n_null, "null_flop": null_flop, "default_flop": default_flop,
-                       "by_default": by_default, "on_request": on_request}
-    for k in ("null_seconds", "prefix", "prefix_seconds", "prefix_values"):
-        if k in before:
-            cell["pursuit"][k] = before[k]
-    if before.get("prefix") == PREFIX["draws"] and "prefix_values" in before:
-        SAVED_PREFIXES[n, d, PREFIX["draws"]] = np.array(before["prefix_values"])
-    if "null_seconds" in before or ("prefix_seconds" in before and before.get("prefix") == PREFIX["draws"]):
-        pass
-    elif (by_default or on_request) and PREFIX["draws"]:
-        t0 = time.perf_counter()
-        values = null_prefix(n, d, PREFIX["draws"])
-        cell["pursuit"]["prefix_values"] = values.tolist()
-        cell["pursuit"]["prefix"] = PREFIX["draws"]
-        cell["pursuit"]["prefix_seconds"] = round(time.perf_counter() - t0, 1)
-        _log(f"[{key}] first {PREFIX['draws']} draws of the pursuit's null: "
-             f"{cell['pursuit']['prefix_seconds']} s")
-        save()
-    elif by_default or on_request:
-        x0 = np.random.default_rng([n, d, 99]).standard_normal((n, d))
-        t0 = time.perf_counter()
-        least_gaussian_direction(x0, rng=0, n_null=n_null, null_budget=null_budget)
-        cell["pursuit"]["null_seconds"] = round(time.perf_counter() - t0, 1)
-        _log(f"[{key}] pursuit null of {n_null} draws: {cell['pursuit']['null_seconds']} s")
+    pur = cell.setdefault("pursuit", {})
+    pur.update(n_null=n_null, null_flop=null_flop, default_flop=default_flop, by_default=by_default,
+               on_request=on_request or PREFIX["only"], prefix=PREFIX["draws"])
+    if by_default or on_request or PREFIX["only"]:
+        want = PREFIX["draws"] if PREFIX["only"] else n_null
+        pursuit_null(n, d, want, pur, save)
+        _log(f"[{key}] {want} draws of the pursuit's null: {pur['null_seconds']} s in all")
+    on_request = on_request or PREFIX["only"]
     draws = args.draws
     need = math.ceil(args.detect * draws - 1e-9)
     kw = {"draws": draws, "need": need, "alpha": args.alpha, "n_null": n_null,
@@ -415,10 +428,9 @@ def render(results: dict[str, Any], out: Callable[[str], None] = print) -> None:
             cos2 = "–"
         inv = max((v for k, r in rows.items() if k.endswith(":invariance") for v in r.values()),
                   default=math.nan)
-        null = (f"{pur.get('n_null')}, {pur.get('null_flop', math.nan):.2g}, "
+        simulated = len(pur.get("null_values", ())) or pur.get("n_null")
+        null = (f"{simulated} of {pur.get('n_null')}, {pur.get('null_flop', math.nan):.2g}, "
                 f"{pur.get('null_seconds', '–')}")
-        if "prefix" in pur:
-            null += f" (prefix of {pur['prefix']} draws: {pur['prefix_seconds']} s)"
         out(f"| ({n}, {d}) | {n / d**2:.3g} | {null} | {thr:.3f} | {edge:.3f} | {found} | {cos2} | "
             f"{inv:.1e} |")
     if any("timings" in c for c in results["cells"].values()):
