@@ -7,8 +7,9 @@ variable of strength ``t``:
 * ``bimodal``: ``±t + sqrt(1 - t²) ν`` (unit variance, excess kurtosis ``-2 t⁴``);
 * ``heavy``: a standardised Student t with ``t`` degrees of freedom (smaller is heavier; excess
   kurtosis ``6 / (t - 4)`` for ``t > 4``, infinite below);
-* ``clusters``: two clusters ``±sqrt(t - 1/4) + ν / 2`` of variance ``t`` (the issue's example at
-  ``t = 2.5``): the only departure with a variance cue, for the principal directions' BBP threshold.
+* ``clusters``: two clusters ``±sqrt(t - 1/4) + ν / 2`` of variance ``t`` (the two-cluster example of
+  docs/statistics/directions.md at ``t = 2.5``): the only departure with a variance cue, for the
+  principal directions' BBP threshold.
 
 The first three have unit variance, so PCA has no variance cue. The variable sits on an axis
 (``axis``) or along a random unit vector ``u`` (``hidden``: the sample times the Householder reflection
@@ -30,15 +31,20 @@ null cost more than the flop budget, 1e11), the table says *not run by default* 
 gives the measured result when ``--on-request`` is set and the 399-draw null costs at most
 ``--max-null-flop``.
 
-The table in docs/statistics/directions.md comes from (about 1.5 h on two shared cores)::
+The table in docs/statistics/directions.md comes from one seeded run (about 2.5 h on the shared
+two-core machine under load, most of it the pursuit's 399-draw nulls at (20000, 64) and (10000, 768);
+it was run in parts and resumed from its JSON file, which gives the same table)::
 
     nice -n 10 python benchmarks/power_directions.py --on-request --json power_directions.json
     python benchmarks/power_directions.py --render power_directions.json   # tables from saved JSON
-    python benchmarks/power_directions.py --quick            # (2000, 64), 5 draws, about a minute
+    python benchmarks/power_directions.py --quick            # (2000, 64), 5 draws, a few minutes
     python benchmarks/power_directions.py --calibration      # the two nulls of the PCA test
-    python benchmarks/power_directions.py --invariance 400   # the pursuit's affine invariance in floats
+    python benchmarks/power_directions.py --invariance 2000  # the pursuit's affine invariance in floats
 
-``--json`` also resumes: rows already in the file are not run again.
+``--json`` also resumes: rows already in the file are not run again, and the pursuit's null draws are
+saved as they are simulated. ``--prefix K`` decides a draw's non-rejection from the first ``K`` draws
+of the pursuit's null where that bound is exact (see :func:`pursuit_pvalue`), and with a null over
+``--max-null-flop`` leaves the other draws undecided instead of simulating it.
 """
 
 from __future__ import annotations
@@ -533,8 +539,8 @@ def main(argv: list[str] | None = None) -> int:
                              "where one dominates the observed contrasts (exact; the full null is "
                              "simulated only when needed, and not at all where it costs more than "
                              "--max-null-flop: such draws are 'undecided')")
-    parser.add_argument("--budget", type=float, default=3 * 3600.0, help="seconds in all")
-    parser.add_argument("--cell-budget", type=float, default=3600.0, help="seconds per cell")
+    parser.add_argument("--budget", type=float, default=5 * 3600.0, help="seconds in all")
+    parser.add_argument("--cell-budget", type=float, default=2.5 * 3600, help="seconds per cell")
     parser.add_argument("--no-timings", dest="timings", action="store_false",
                         help="skip the one-call timings per cell")
     parser.add_argument("--quick", action="store_true", help="(2000, 64), 5 draws, coarse grids")
