@@ -37,7 +37,7 @@ it was run in parts and resumed from its JSON file, which gives the same table):
 
     nice -n 10 python benchmarks/power_directions.py --on-request --json power_directions.json
     python benchmarks/power_directions.py --render power_directions.json   # tables from saved JSON
-    python benchmarks/power_directions.py --quick            # (2000, 64), 5 draws, a few minutes
+    python benchmarks/power_directions.py --quick            # (2000, 64), 5 draws, about a minute
     python benchmarks/power_directions.py --calibration      # the two nulls of the PCA test
     python benchmarks/power_directions.py --invariance 2000  # the pursuit's affine invariance in floats
 
