@@ -31,6 +31,14 @@ The tables in docs/calibration.md come from (about 40 and 13 minutes on two shar
         --power-standalone-budget 5 --json power.json
     python benchmarks/calibration_embedding.py --render calibration.json   # tables from saved JSON
     python benchmarks/calibration_embedding.py --quick          # four small cells, about a minute
+
+``--directions`` measures the three direction tests on their own (much cheaper than a report, so
+1000 draws per cell, the pursuit 500; the pursuit on request where ``analyze`` skips it), at 0.05,
+0.01 and the preset's per-test level 0.0025, under N(0, I) and the anisotropic Gaussian; the table
+in docs/calibration.md ("Direction tests") comes from::
+
+    nice -n 10 python benchmarks/calibration_embedding.py --directions --cell-budget 300 \
+        --aniso-budget 150 --json directions.json
 """
 
 from __future__ import annotations
@@ -557,6 +565,190 @@ def power(args: argparse.Namespace, results: dict[str, Any], save: Callable[[], 
             save()
 
 
+# ----------------------------------------------------------------------------- direction tests
+#: Levels of the direction tests' table: the usual two and the preset's per-test level.
+DIRECTION_ALPHAS = (0.05, 0.01, GAUSSIAN_PRESET_LEVEL / 4)
+DIRECTION_D = (64, 128)
+DIRECTION_N = ("d+10", "2d", "10d")
+DIRECTION_TESTS = {
+    "coordinates": "coordinates combined, `gp.coordinate_normality(x).combined_test`",
+    "principal_directions": "principal directions, `gp.principal_direction_test(x, rng=i)"
+                            ".combined_test`",
+    "pursuit": "projection pursuit, `gp.least_gaussian_direction(x, rng=i).test`",
+}
+
+
+def _pursuit_default_flop(n: int, d: int) -> float:
+    """What ``analyze`` compares with the budget: the search and its default null."""
+    from gaussprobe.stats._null import DEFAULT_NULL_DRAWS
+    from gaussprobe.stats.directions import DEFAULT_MAX_ITER, DEFAULT_RESTARTS, pursuit_flop
+
+    return pursuit_flop(n, d, 3, DEFAULT_RESTARTS, DEFAULT_MAX_ITER) * (DEFAULT_NULL_DRAWS + 1)
+
+
+def _direction_pvalue(name: str, x: np.ndarray, i: int, null_budget: float | None) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if name == "coordinates":
+            return float(gp.coordinate_normality(x).combined_test.pvalue)
+        if name == "principal_directions":
+            return float(gp.principal_direction_test(x, rng=i).combined_test.pvalue)
+        return float(gp.least_gaussian_direction(x, rng=i, null_budget=null_budget).test.pvalue)
+
+
+def _direction_summary(p: np.ndarray, null_draws: int | None) -> dict[str, Any]:
+    """Rates at each level with their 99% bands: binomial for independent draws; beta-binomial
+    when every draw is ranked against one shared null of ``null_draws`` values, whose conditional
+    level at ``alpha`` is Beta(k, B + 1 - k), ``k = floor(alpha (B + 1))``."""
+    finite = p[np.isfinite(p)]
+    r = finite.size
+    out: dict[str, Any] = {"draws": int(p.size), "shown": int(r)}
+    for a in DIRECTION_ALPHAS:
+        if not r:
+            break
+        rate = float(np.mean(finite <= a))
+        if null_draws is None:
+            lo, hi = stats.binom.interval(BAND, r, a)
+        else:
+            k = math.floor(a * (null_draws + 1) + 1e-9)
+            if k == 0:  # p >= 1 / (B + 1) > alpha: no rejection is possible
+                out[f"rate_{a}"], out[f"band_{a}"] = rate, None
+                continue
+            lo, hi = stats.betabinom.interval(BAND, r, k, null_draws + 1 - k)
+        out[f"rate_{a}"], out[f"band_{a}"] = rate, [float(lo / r), float(hi / r)]
+    return out
+
+
+def directions(args: argparse.Namespace, results: dict[str, Any],
+               save: Callable[[], None]) -> None:
+    """Type-I error of the three direction tests, stand-alone, under N(0, I) and the anisotropic
+    Gaussian of the grid (the same samples as the ``analyze`` runs of each cell)."""
+    from gaussprobe.stats._null import DEFAULT_NULL_DRAWS, NULL_FLOP_BUDGET
+
+    for n, d in _cells(args.d, args.n):
+        seed = cell_seed(n, d)
+        cell: dict[str, Any] = {"n": n, "d": d, "seed": seed, "tests": {}}
+        t_cell = time.perf_counter()
+        for name in DIRECTION_TESTS:
+            if name not in args.tests:
+                continue
+            null_budget: float | None = None
+            draws, note = args.draws, ""
+            if name == "pursuit":
+                draws = min(args.draws, args.pursuit_draws)
+                flop = _pursuit_default_flop(n, d)
+                if flop > NULL_FLOP_BUDGET:
+                    if flop > args.pursuit_max_flop:
+                        cell["tests"][name] = {"skipped": f"not run by default (~{flop:.2g} flop) "
+                                                          "and over --pursuit-max-flop"}
+                        continue
+                    null_budget, note = math.inf, (f"on request (`null_budget=math.inf`): not "
+                                                   f"run by default, ~{flop:.2g} flop")
+            entry: dict[str, Any] = {"note": note}
+            # the pursuit is affine invariant (tested), so its anisotropic null is the isotropic one
+            kinds = ("isotropic",) if name == "pursuit" else ("isotropic", "anisotropic")
+            for kind in kinds:
+                sample = gaussian(seed) if kind == "isotropic" else anisotropic(seed, d)
+                pv: list[float] = []
+
+                def body(i: int, sample=sample, pv=pv, name=name, nb=null_budget, n=n, d=d) -> bool:
+                    pv.append(_direction_pvalue(name, sample(i, n, d), i, nb))
+                    return True
+
+                budget = args.cell_budget if kind == "isotropic" else args.aniso_budget
+                clock = _clock(draws, budget, body)
+                p = np.asarray(pv, dtype=np.float64)
+                s = _direction_summary(p, DEFAULT_NULL_DRAWS if name == "pursuit" else None)
+                s["timing"] = clock
+                entry[kind] = s
+            cell["tests"][name] = entry
+            _log(f"[directions] d={d} n={n} {name}: "
+                 + ", ".join(f"{k} {v['draws']} draws" for k, v in entry.items() if k != "note"))
+        cell["seconds"] = round(time.perf_counter() - t_cell, 1)
+        results.setdefault("directions", []).append(cell)
+        save()
+
+
+def render_directions(results: dict[str, Any], out: Callable[[str], None]) -> None:
+    """Markdown table of the direction tests' type-I error."""
+    cells = results.get("directions", [])
+    if not cells:
+        return
+    out("\n### Direction tests: type-I error at 0.05, 0.01 and the preset's 0.0025\n")
+    out("Rate (99% band). Bands: binomial; for the pursuit beta-binomial, as every draw of a cell "
+        "is ranked against the one seeded null of 199 draws (its p-value cannot go below 0.005, "
+        "so it never rejects at 0.0025).\n")
+    head = "| test | d | n | null | draws | " + " | ".join(
+        f"type-I {a:g}" for a in DIRECTION_ALPHAS) + " | in band | s/draw | note |"
+    out(head)
+    out("|---|---:|---:|---|---:|" + "---|" * len(DIRECTION_ALPHAS) + "---|---:|---|")
+    for name in DIRECTION_TESTS:
+        for c in cells:
+            e = c["tests"].get(name)
+            if e is None:
+                continue
+            if "skipped" in e:
+                out(f"| {name} | {c['d']} | {c['n']} | – | 0 | " + "– | " * len(DIRECTION_ALPHAS)
+                    + f"– | – | {e['skipped']} |")
+                continue
+            for kind in ("isotropic", "anisotropic"):
+                s = e.get(kind)
+                if s is None:
+                    continue
+                cols, ok = [], True
+                for a in DIRECTION_ALPHAS:
+                    rate, band = s.get(f"rate_{a}"), s.get(f"band_{a}")
+                    if rate is None:
+                        cols.append("–")
+                    elif band is None:
+                        cols.append(f"{rate:.4f} (unreachable)")
+                    else:
+                        cols.append(f"{rate:.4f} [{band[0]:.4f}, {band[1]:.4f}]")
+                        ok = ok and band[0] <= rate <= band[1]
+                out(f"| {name} | {c['d']} | {c['n']} | {kind} | {s['shown']} | " + " | ".join(cols)
+                    + f" | {'yes' if ok else '**NO**'} | {s['timing']['per_draw_s']:.3g} | "
+                    + f"{e.get('note', '')} |")
+        for kind in ("isotropic", "anisotropic"):
+            pooled = _pooled_direction_rates(cells, name, kind)
+            if pooled:
+                out(f"| {name} | all | all | {kind}, pooled | {pooled['shown']} | "
+                    + " | ".join(pooled["cols"]) + f" | {pooled['ok']} | – | over the cells above |")
+
+
+def _pooled_direction_rates(cells: list[dict[str, Any]], name: str, kind: str) -> dict[str, Any]:
+    """Rates pooled over cells, with the 99% band of the pooled count: binomial, or for the pursuit
+    the sum of independent beta-binomials (one seeded null per cell), convolved exactly."""
+    from gaussprobe.stats._null import DEFAULT_NULL_DRAWS
+
+    runs = [c["tests"][name][kind] for c in cells
+            if kind in c["tests"].get(name, {}) and c["tests"][name][kind]["shown"]]
+    if len(runs) < 2:
+        return {}
+    total = sum(s["shown"] for s in runs)
+    cols, ok = [], "yes"
+    for a in DIRECTION_ALPHAS:
+        count = sum(round(s[f"rate_{a}"] * s["shown"]) for s in runs)
+        if name == "pursuit":
+            k = math.floor(a * (DEFAULT_NULL_DRAWS + 1) + 1e-9)
+            if k == 0:
+                cols.append(f"{count / total:.4f} (unreachable)")
+                continue
+            pmf = np.array([1.0])
+            for s in runs:
+                m = s["shown"]
+                pmf = np.convolve(pmf, stats.betabinom.pmf(np.arange(m + 1), m, k,
+                                                           DEFAULT_NULL_DRAWS + 1 - k))
+            cdf = np.cumsum(pmf)
+            lo = int(np.searchsorted(cdf, (1 - BAND) / 2))
+            hi = int(np.searchsorted(cdf, 1 - (1 - BAND) / 2))
+        else:
+            lo, hi = stats.binom.interval(BAND, total, a)
+        cols.append(f"{count / total:.4f} [{lo / total:.4f}, {hi / total:.4f}]")
+        if not lo <= count <= hi:
+            ok = "**NO (high)**" if count > hi else "**NO (low)**"
+    return {"shown": total, "cols": cols, "ok": ok}
+
+
 # ------------------------------------------------------------------------------------- rendering
 def _f(v: float | None, digits: int = 3) -> str:
     return "–" if v is None else f"{v:.{digits}f}"
@@ -726,6 +918,7 @@ def render(results: dict[str, Any]) -> None:
     print(f"Command: `{meta['command']}`; total {meta.get('total_seconds', 0):.0f} s.")
     render_calibration(results, print)
     render_power(results, print)
+    render_directions(results, print)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -757,6 +950,14 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--quick", action="store_true",
                     help="a few small cells (d 64, 128; n d+10, 2d), 60 draws, short budgets")
     ap.add_argument("--power", action="store_true", help="power against alternatives instead")
+    ap.add_argument("--directions", action="store_true",
+                    help="the three direction tests stand-alone instead (cells d 64, 128 x n d+10, "
+                         "2d, 10d unless --d/--n are given; 1000 draws, the pursuit 500)")
+    ap.add_argument("--pursuit-draws", type=int, default=500,
+                    help="most draws of the pursuit per cell with --directions")
+    ap.add_argument("--pursuit-max-flop", type=float, default=3e11,
+                    help="with --directions, run the pursuit on request where its search and "
+                         "null cost at most this (flop)")
     ap.add_argument("--power-d", type=ints, default=list(POWER_D))
     ap.add_argument("--power-n", type=words, default=list(POWER_N))
     ap.add_argument("--power-draws", type=int, default=100)
@@ -787,6 +988,14 @@ def main(argv: list[str] | None = None) -> None:
         args.draws, args.cell_budget = min(args.draws, 60), min(args.cell_budget, 15.0)
         args.power_d, args.power_n, args.power_draws = [64], ["2d"], min(args.power_draws, 20)
         args.power_budget, args.power_standalone_budget = 10.0, 5.0
+    if args.directions:  # its own defaults, where --d, --n and --draws were not given
+        defaults = ap.parse_args([])
+        if args.d == defaults.d:
+            args.d = list(DIRECTION_D)
+        if args.n == defaults.n:
+            args.n = list(DIRECTION_N)
+        if args.draws == defaults.draws:
+            args.draws = 1000
     if args.aniso_budget is None:
         args.aniso_budget = args.cell_budget / 3
     if args.standalone_budget is None:
@@ -797,7 +1006,7 @@ def main(argv: list[str] | None = None) -> None:
                 command="python benchmarks/calibration_embedding.py "
                         + " ".join(argv if argv is not None else sys.argv[1:]),
                 started=time.strftime("%Y-%m-%d %H:%M:%S"))
-    results: dict[str, Any] = {"meta": meta, "calibration": [], "power": []}
+    results: dict[str, Any] = {"meta": meta, "calibration": [], "power": [], "directions": []}
 
     def save() -> None:
         meta["total_seconds"] = round(time.perf_counter() - t0, 1)
@@ -805,7 +1014,8 @@ def main(argv: list[str] | None = None) -> None:
             args.json.write_text(json.dumps(results, indent=1))
 
     with threadpool_limits(limits=args.threads if args.threads > 0 else None):
-        (power if args.power else calibration)(args, results, save)
+        run = directions if args.directions else power if args.power else calibration
+        run(args, results, save)
     save()
     render(results)
 

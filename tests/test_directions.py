@@ -213,22 +213,33 @@ def test_pursuit_univariate_statistics_match_scipy(rng):
 
 
 @settings(max_examples=8, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1))
-def test_pursuit_pvalue_is_affine_invariant(seed):
+@given(seed=st.integers(0, 2**32 - 1), d=st.integers(2, 5), log_cond=st.floats(0.0, 4.0))
+def test_pursuit_pvalue_is_affine_invariant(seed, d, log_cond):
+    # x -> x A + b with A = rotation . scaling (condition number up to 1e4, signs flipped) . rotation
     rng = np.random.default_rng(seed)
-    n, d = 120, 3
+    n = 120
     x = rng.standard_normal((n, d))
     x[:, 0] += 0.5 * rng.exponential(size=n)
-    a = _rotation(d, rng) * rng.uniform(0.1, 10.0, size=d) @ _rotation(d, rng)
+    scales = 10.0 ** rng.uniform(-log_cond / 2, log_cond / 2, size=d) * rng.choice([-1.0, 1.0], size=d)
+    a = _rotation(d, rng) * scales @ _rotation(d, rng)
     r0 = least_gaussian_direction(x, n_null=39, rng=3)
     r1 = least_gaussian_direction(x @ a + rng.standard_normal(d) * 5, n_null=39, rng=3)
-    assert r1.test.pvalue == r0.test.pvalue
-    np.testing.assert_allclose(r1.contrast_statistics, r0.contrast_statistics, rtol=1e-6)
-    np.testing.assert_allclose(np.abs(r1.whitened_direction @ r1.whitened_direction), 1.0)
-    # the directions map back to the same projection of the data (up to sign)
-    y0 = (x - x.mean(0)) @ r0.best.direction
-    y1 = (x @ a - (x @ a).mean(0)) @ r1.best.direction
-    assert abs(np.corrcoef(y0, y1)[0, 1]) == pytest.approx(1.0, abs=1e-6)
+    # Exact in exact arithmetic. In floating point the whitening of x A is exact to about
+    # eps * cond(S), and restarts still moving after max_iter steps can amplify that: measured over
+    # 2000 such maps (`python benchmarks/power_directions.py --invariance 2000`) the p-value was the
+    # same in all but one (two ranks of 1/40 apart), the contrasts agreed to 1e-6 in 95% and to 6.1%
+    # at worst. A broken invariance would move them across [0, 1].
+    rank = 1 / 40
+    assert abs(r1.test.pvalue - r0.test.pvalue) <= 3 * rank + 1e-12
+    np.testing.assert_allclose(r1.contrast_pvalues, r0.contrast_pvalues, rtol=0, atol=3 * rank + 1e-12)
+    np.testing.assert_allclose(r1.contrast_statistics, r0.contrast_statistics, rtol=0.15)
+    assert r1.informative == r0.informative
+    if np.allclose(r1.contrast_statistics, r0.contrast_statistics, rtol=1e-6, atol=0):
+        # the same direction, mapped back: the same projection of the data (up to sign)
+        assert r1.best_contrast == r0.best_contrast
+        y0 = (x - x.mean(0)) @ r0.best.direction
+        y1 = (x @ a - (x @ a).mean(0)) @ r1.best.direction
+        assert abs(np.corrcoef(y0, y1)[0, 1]) == pytest.approx(1.0, abs=1e-6)
 
 
 def test_pursuit_null_budget_and_errors(rng):
