@@ -49,11 +49,18 @@ def _states(emb, n, d, sink_out):
     out = [SecondMoments(shift=shift), SecondMoments(shift=shift, products=False), RowValues(),
            FoldMoments(labels=labels, shift=shift)]
     if emb.is_numpy:
+        from gaussprobe._engine._states import Transformed
+        from gaussprobe.stats.directions import FoldProjections
+        from gaussprobe.stats.mardia import MardiaTensorState
+
         u = random_directions(d, 5, 1)
         w = np.linalg.cholesky(np.linalg.inv(np.cov(emb.full().T, bias=True)))
         out += [Projector(directions=u, sink=ArraySink(sink_out)),
                 WhitenedNormPowers(mean=mean, transform=w, factor=np.asfortranarray(w)),
-                PowerSums(mean=mean, transform=np.eye(d))]
+                PowerSums(mean=mean, transform=np.eye(d)),
+                MardiaTensorState(mean=mean, transform=w),
+                FoldProjections(labels=labels, means=[mean, mean * 0.5], dirs=[u[:, :2], u[:, 2:4]]),
+                Transformed(mean=mean, transform=w)]
     return out
 
 
@@ -68,6 +75,8 @@ def _value(state):
         return np.concatenate([*parts, np.array([res.n], dtype=np.float64)])
     if isinstance(res, ArraySink):
         return np.asarray(res.out, dtype=np.float64).ravel()
+    if isinstance(res, list):  # the held-out projections of both halves
+        return np.concatenate([np.asarray(r, dtype=np.float64).ravel() for r in res])
     return np.atleast_1d(np.asarray(gp._backend.to_numpy(res), dtype=np.float64)).ravel()
 
 

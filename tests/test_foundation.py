@@ -17,7 +17,8 @@ from gaussprobe.stats._moments import CovarianceState, covariance_state, require
 
 def test_import_is_light():
     code = ("import sys, gaussprobe; "
-            "print(sorted(m for m in {'torch','numba','scipy.stats','matplotlib','scipy.special'} "
+            "print(sorted(m for m in {'torch','numba','scipy.stats','matplotlib','scipy.special','dask',"
+            "'distributed','zarr','pyarrow'} "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
