@@ -34,7 +34,6 @@ from ._random import random_directions
 from ._validation import Embeddings, check_embeddings
 
 
-
 @dataclasses.dataclass
 class Outcome:
     """What a run produced: results by report field, skip reasons, and timings per step (seconds)."""

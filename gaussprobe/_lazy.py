@@ -62,6 +62,59 @@ def _is_zarr(p: Path) -> bool:
                            or (p / "zarr.json").exists() or (p / ".zgroup").exists())
 
 
+class MappedRows:
+    """Row slices of a memory-mapped 2-D array in a file, for ``dask.array.from_array``.
+
+    Dask copies array-like inputs that have a ``copy`` method (a whole-file read for a memory map) and
+    pickles them into the graph it sends to a cluster (the whole file again). This object has no
+    ``copy``, and it pickles as its file name, offset, dtype and shape, re-opening the map where it is
+    unpickled: every task maps the file itself and reads only its rows.
+    """
+
+    def __init__(self, path: str, dtype: Any, shape: tuple[int, int], offset: int, fortran: bool = False) -> None:
+        self.path, self.dtype, self.shape = str(path), np.dtype(dtype), (int(shape[0]), int(shape[1]))
+        self.offset, self.fortran, self.ndim = int(offset), bool(fortran), 2
+        self._map: np.memmap | None = None
+
+    @classmethod
+    def of(cls, a: np.memmap) -> MappedRows | None:
+        """The rows of an existing 2-D memory map (None when it is not a plain map of a whole file region)."""
+        name = getattr(a, "filename", None)
+        if name is None or a.ndim != 2 or not (a.flags.c_contiguous or a.flags.f_contiguous):
+            return None
+        base_offset = int(getattr(a, "offset", 0))
+        return cls(name, a.dtype, a.shape, base_offset, fortran=not a.flags.c_contiguous)
+
+    def _mapped(self) -> np.memmap:
+        if self._map is None:
+            self._map = np.memmap(self.path, dtype=self.dtype, mode="r", offset=self.offset, shape=self.shape,
+                                  order="F" if self.fortran else "C")
+        return self._map
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        return np.asarray(self._mapped()[index])
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path, "dtype": self.dtype.str, "shape": self.shape, "offset": self.offset,
+                "fortran": self.fortran}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["path"], np.dtype(state["dtype"]), tuple(state["shape"]),  # type: ignore[misc]
+                      state["offset"], state["fortran"])
+
+
+def lazy_rows(a: np.ndarray, *, chunk_rows: int | None = None, name: str | None = None) -> Any:
+    """A NumPy array (a memory map: by file, without copying it) as a Dask array of row chunks."""
+    import dask.array as da
+
+    rows = _rows_per_chunk(int(a.shape[1]), a.dtype.itemsize, chunk_rows)
+    source: Any = MappedRows.of(a) if isinstance(a, np.memmap) else None
+    if source is None:
+        return da.from_array(a, chunks=(rows, -1), name=name)
+    return da.from_array(source, chunks=(rows, -1), name=name or f"gaussprobe-map-{_token(Path(source.path))}",
+                         asarray=True, meta=np.empty((0, 0), dtype=a.dtype))
+
+
 def _token(p: Path, *extra: Any) -> str:
     st = p.stat()
     text = "|".join(str(v) for v in (p.resolve(), st.st_size, st.st_mtime_ns, *extra))
@@ -76,7 +129,6 @@ def _rows_per_chunk(d: int, itemsize: int, chunk_rows: int | None) -> int:
 
 def _open_one(p: Path, *, key: str | None, column: str | None, format: str | None,
               chunk_rows: int | None) -> Any:
-    import dask.array as da
 
     from ._readers import read_npy, read_safetensors
 
@@ -90,20 +142,16 @@ def _open_one(p: Path, *, key: str | None, column: str | None, format: str | Non
     budget = memory_budget(None)
     if fmt == "npy":
         a = read_npy(p, None, True, budget)
-        return da.from_array(a, chunks=(_rows_per_chunk(a.shape[1], a.dtype.itemsize, chunk_rows), -1),
-                             name=f"gaussprobe-npy-{_token(p)}")
+        return lazy_rows(a, chunk_rows=chunk_rows, name=f"gaussprobe-npy-{_token(p)}")
     if fmt == "safetensors":
         a, chosen = read_safetensors(p, key, None, budget)
-        if isinstance(a, np.memmap):
-            rows = _rows_per_chunk(a.shape[1], a.dtype.itemsize, chunk_rows)
-            return da.from_array(a, chunks=(rows, -1), name=f"gaussprobe-st-{_token(p, chosen)}")
-        return da.from_array(a, chunks=(_rows_per_chunk(a.shape[1], 4, chunk_rows), -1))
+        return lazy_rows(a, chunk_rows=chunk_rows, name=f"gaussprobe-st-{_token(p, chosen)}")
     if fmt == "parquet":
         return _open_parquet(p, column if column is not None else key)
     from .io import read_embeddings
 
     a = read_embeddings(p, key=key, column=column, format=fmt).data
-    return da.from_array(a, chunks=(_rows_per_chunk(a.shape[1], a.dtype.itemsize, chunk_rows), -1))
+    return lazy_rows(a, chunk_rows=chunk_rows)
 
 
 def _open_zarr(p: Path, key: str | None, chunk_rows: int | None) -> Any:
@@ -233,4 +281,4 @@ def open_embeddings(path: Any, /, *, key: str | None = None, column: str | None 
     return x
 
 
-__all__ = ["CHUNK_BYTES", "expand_paths", "open_embeddings"]
+__all__ = ["CHUNK_BYTES", "MappedRows", "expand_paths", "lazy_rows", "open_embeddings"]

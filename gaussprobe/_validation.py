@@ -362,11 +362,12 @@ def _larger_than_memory(nbytes: int) -> bool:
 def _as_lazy(x: np.memmap) -> Any:
     """A memory map as a Dask array of row chunks (unchanged when Dask is not installed)."""
     try:
-        import dask.array as da
+        import dask.array  # noqa: F401
     except ImportError:  # pragma: no cover - without Dask the map is read as an in-memory array
         return x
-    rows = max(1, 64 * 2**20 // max(1, int(x.shape[1]) * x.dtype.itemsize))
-    return da.from_array(x, chunks=(rows, -1))
+    from ._lazy import lazy_rows
+
+    return lazy_rows(x)
 
 
 def _is_dask(x: Any) -> bool:
