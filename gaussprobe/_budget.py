@@ -81,9 +81,13 @@ def _log2(n: int) -> float:
 
 def estimate_projections(n: int, d: int, k: int, *, itemsize: int = 8) -> Estimate:
     """``n_projections = k``: the ``(d, k)`` float64 directions, the ``(n, k)`` projections in the
-    compute dtype and the column blocks being sorted; work ``n k (2 d + 8 log2 n)`` (product, sort,
-    tests) plus ``k d²`` for the orthonormal frames."""
-    memory = 8.0 * d * k + float(itemsize) * n * k + 64 * 2**20
+    compute dtype (held in memory up to :data:`~gaussprobe._engine._executor.PROJECTIONS_IN_MEMORY_BYTES`,
+    spilled to the temporary folder beyond) and the column blocks being sorted; work
+    ``n k (2 d + 8 log2 n)`` (product, sort, tests) plus ``k d²`` for the orthonormal frames."""
+    from ._engine._executor import PROJECTIONS_IN_MEMORY_BYTES
+
+    held = min(float(itemsize) * n * k, float(PROJECTIONS_IN_MEMORY_BYTES))
+    memory = 8.0 * d * k + held + 64 * 2**20
     work = float(n) * k * (2.0 * d + 8.0 * _log2(n)) + float(k) * d * d
     return Estimate("n_projections", k, memory, work / OPS_PER_SECOND,
                     "the (n_samples, n_projections) projections and the directions")
