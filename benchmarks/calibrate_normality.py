@@ -8,7 +8,8 @@ Produces the numbers quoted in ``docs/statistics/coordinates.md`` and ``docs/sta
    combination of AD p-values), ``dp_combined_test`` (of DP p-values) and the Bonferroni p-value;
 3. power against uniform-on-sphere, Laplace and Student-t data.
 
-Run: ``python benchmarks/calibrate_normality.py`` (a few minutes on one core) or ``--quick``.
+Run: ``python benchmarks/calibrate_normality.py`` (a few minutes on one core) or ``--quick``;
+``--only projections power`` makes those tables only.
 """
 
 from __future__ import annotations
@@ -88,12 +89,17 @@ def power_table(draws):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", nargs="+", choices=("coordinates", "projections", "power"),
+                    default=("coordinates", "projections", "power"), help="tables to make")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     with threadpool_limits(limits=1):
-        coordinates_table(2 if args.quick else 10)
-        projections_table(200 if args.quick else 2000)
-        power_table(5 if args.quick else 40)
+        if "coordinates" in args.only:
+            coordinates_table(2 if args.quick else 10)
+        if "projections" in args.only:
+            projections_table(200 if args.quick else 2000)
+        if "power" in args.only:
+            power_table(5 if args.quick else 40)
     print(f"\n({time.perf_counter() - t0:.0f} s)")
 
 
