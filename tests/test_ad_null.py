@@ -102,6 +102,11 @@ def test_interpolates_smoothly_in_n():
     np.testing.assert_allclose(ad_null_pvalue(x, 10**6), ad_null_pvalue(x, 10**12), rtol=1e-4)
 
 
+def test_rejects_sizes_below_the_table():
+    with pytest.raises(ValueError, match="starts at n = 8"):
+        ad_null_pvalue(0.5, 7)
+
+
 def test_edge_values():
     p = ad_null_pvalue(np.array([np.nan, 1e-6, 50.0, 500.0]), 100)
     assert np.isnan(p[0])

@@ -34,6 +34,8 @@ import numpy as np
 from .._pvalues import _special
 
 TABLE_FILE = "ad_null.npz"
+#: The smallest sample size of the table (that of the univariate tests).
+MIN_TABLE_SAMPLES = 8
 
 
 class _Table(NamedTuple):
@@ -69,6 +71,10 @@ def _knots(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def ad_null_probit(a2: Any, n: int) -> np.ndarray:
     """``z`` with ``Φ(z) = P(A² <= a2)`` under normality at sample size ``n`` (see the module notes)."""
+    if int(n) < MIN_TABLE_SAMPLES:
+        msg = (f"the Anderson–Darling null table starts at n = {MIN_TABLE_SAMPLES} samples; got n = {n}. "
+               "Test at least 8 values.")
+        raise ValueError(msg)
     big_l, z, dz = _knots(int(n))
     with np.errstate(divide="ignore", invalid="ignore"):
         logx = np.log(np.asarray(a2, dtype=np.float64))
@@ -103,4 +109,4 @@ def ad_null_pvalue(a2: Any, n: int) -> np.ndarray:
     return np.asarray(_special().ndtr(-z), dtype=np.float64)
 
 
-__all__ = ["TABLE_FILE", "ad_null_probit", "ad_null_pvalue"]
+__all__ = ["MIN_TABLE_SAMPLES", "TABLE_FILE", "ad_null_probit", "ad_null_pvalue"]
