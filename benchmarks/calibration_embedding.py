@@ -64,7 +64,7 @@ MIN_DRAWS = 100
 #: With ``--whole-cells`` a loop predicts its time from this many draws after the first, or skips
 #: at once when the first draw alone predicts more than ``FIRST_DRAW_FACTOR`` times its budget.
 PREDICT_AFTER = 3
-FIRST_DRAW_FACTOR = 4.0
+FIRST_DRAW_FACTOR = 10.0
 #: p-values also measured under the anisotropic Gaussian (normality tests hold there; the isotropy
 #: tests are not calibrated for it).
 ANISO_TESTS = ("coordinates", "projections", "principal_directions", "mardia_kurtosis", "sliced")
@@ -794,6 +794,22 @@ def render_power(results: dict[str, Any], out: Callable[[str], None]) -> None:
             out(f"| {c['alternative']} | " + " | ".join(vals) + " |")
 
 
+def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One result from several runs: cells in grid order, a later run's cell replacing an earlier
+    one of the same size (and alternative); the commands and times of all runs in ``meta``."""
+    out: dict[str, Any] = {"meta": dict(runs[0]["meta"]), "calibration": [], "power": []}
+    for part in ("calibration", "power"):
+        cells: dict[tuple[Any, ...], Any] = {}
+        for run in runs:
+            for c in run[part]:
+                cells[(c["d"], c["n"], c.get("alternative", ""))] = c
+        out[part] = [cells[k] for k in sorted(cells, key=lambda k: (k[0], k[1]))]  # stable
+    if len(runs) > 1:
+        out["meta"]["command"] = "; ".join(r["meta"]["command"] for r in runs)
+        out["meta"]["total_seconds"] = sum(r["meta"].get("total_seconds", 0) for r in runs)
+    return out
+
+
 def render(results: dict[str, Any]) -> None:
     """Print every table of ``results`` (what a run prints, or a saved ``--json``)."""
     meta = results["meta"]
@@ -846,8 +862,9 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--alternatives", type=words, default=None,
                     help="only alternatives whose name contains one of these words")
     ap.add_argument("--json", type=Path, default=None, help="write every number to this file")
-    ap.add_argument("--render", type=Path, default=None,
-                    help="print the tables of a saved --json file and exit")
+    ap.add_argument("--render", type=Path, nargs="+", default=None,
+                    help="print the tables of saved --json files and exit (several runs are merged: "
+                         "a cell of a later file replaces the same cell of an earlier one)")
     return ap
 
 
@@ -856,7 +873,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = _parser()
     args = ap.parse_args(argv)
     if args.render:
-        render(json.loads(args.render.read_text()))
+        render(merge([json.loads(path.read_text()) for path in args.render]))
         return
     unknown = sorted(set(args.tests) - set(ALL_TESTS))
     if unknown:
