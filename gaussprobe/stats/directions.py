@@ -481,7 +481,7 @@ def principal_direction_test(
     >>> x[:, 5] = rng.choice([-1.5, 1.5], size=2000) + 0.5 * rng.standard_normal(2000)
     >>> res = principal_direction_test(x @ np.linalg.qr(rng.standard_normal((64, 64)))[0])
     >>> print(f"{res.combined_test.pvalue:.1e}, worst: {res.worst.end} {res.worst.rank}")
-    7.4e-24, worst: top 1
+    1.7e-84, worst: top 1
     """
     emb = check_embeddings(x, dtype=dtype, min_samples=MIN_SPLIT_SAMPLES)
     alpha = check_probability(alpha, "alpha")
