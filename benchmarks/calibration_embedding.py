@@ -61,10 +61,9 @@ ALPHAS = (0.05, 0.01)
 BAND = 0.99
 #: Cells with fewer draws than this are marked "over budget".
 MIN_DRAWS = 100
-#: With ``--whole-cells`` a loop predicts its time from this many draws after the first, or skips
-#: at once when the first draw alone predicts more than ``FIRST_DRAW_FACTOR`` times its budget.
+#: With ``--whole-cells`` a loop predicts its time from this many draws after the first (which
+#: also pays the one-time costs, such as the Monte-Carlo nulls gaussprobe caches per size).
 PREDICT_AFTER = 3
-FIRST_DRAW_FACTOR = 10.0
 #: p-values also measured under the anisotropic Gaussian (normality tests hold there; the isotropy
 #: tests are not calibrated for it).
 ANISO_TESTS = ("coordinates", "projections", "principal_directions", "mardia_kurtosis", "sliced")
@@ -384,11 +383,6 @@ def _clock(draws: int, budget: float, body: Callable[[int], bool], *, whole: boo
             stopped = "nan"
             break
         if whole:
-            if i == 0 and draws > 1 and times[0] * (draws - 1) > FIRST_DRAW_FACTOR * budget:
-                # clearly over budget already from the first draw (which also pays one-time costs)
-                predicted = times[0] * (draws - 1)
-                stopped = "skipped"
-                break
             if i == PREDICT_AFTER and i + 1 < draws:
                 predicted = float(np.mean(times[1:])) * (draws - 1)
                 if predicted > budget:
