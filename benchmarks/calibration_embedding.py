@@ -21,15 +21,20 @@ sphere, int8 quantisation) at n = 2d and 10d for d = 128 and 384.
 Each cell has a wall-clock budget (``--cell-budget`` seconds for the N(0, I) draws; the anisotropic
 draws and each stand-alone test get their own). The clock of a loop starts after its first draw,
 which also pays the one-time costs (the Monte-Carlo nulls gaussprobe caches per (n, d), numba
-compilation); that draw's time is reported apart. A cell that gets fewer than 100 draws is marked
-"over budget" with its measured seconds per draw.
+compilation); that draw's time is reported apart. By default a loop runs until its budget is spent,
+and a cell that gets fewer than 100 draws is marked "over budget". With ``--whole-cells`` a loop
+either gets every requested draw or is skipped: after the first draw and three more it predicts the
+time of all of them, and a cell predicted over its budget is skipped and listed ("Cells without the
+requested draws") with its seconds per draw and the predicted time.
 
-The tables in docs/calibration.md come from (about 40 and 13 minutes on two shared cores)::
+The tables in docs/calibration.md come from (the page gives the wall times)::
 
     nice -n 10 python benchmarks/calibration_embedding.py --cell-budget 80 --json calibration.json
+    nice -n 10 python benchmarks/calibration_embedding.py --whole-cells --d 64,128 --n d+10,2d,10d \
+        --tests coordinates,projections,projections_ad_each,principal_directions --json ad.json
     nice -n 10 python benchmarks/calibration_embedding.py --power --power-budget 20 \
         --power-standalone-budget 5 --json power.json
-    python benchmarks/calibration_embedding.py --render calibration.json   # tables from saved JSON
+    python benchmarks/calibration_embedding.py --render part*.json   # tables from saved runs
     python benchmarks/calibration_embedding.py --quick          # four small cells, about a minute
 """
 
