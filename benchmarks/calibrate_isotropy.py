@@ -101,7 +101,7 @@ def examples(quick):
             res = isotropic_distance(x, rng=0, n_projections=64 if quick else 256, n_null=19)
         bw, sl = res.bures_wasserstein, res.sliced
         ts = thin_shell(x)
-        print(f"{name:<26s} {sl.excess_ratio:6.2f} {sl.pvalue:5.2f} | {bw.normalized:.4f} "
+        print(f"{name:<26s} {sl.excess_ratio:6.2f} {sl.pvalue:7.2g} ({sl.pvalue_method}) | {bw.normalized:.4f} "
               f"{bw.mean_part:.4f} {bw.anisotropy_part:.4f} | {res.sphericity.pvalue:8.2g} | "
               f"{res.spectrum.effective_rank:6.1f} {res.spectrum.isoscore:.3f} | "
               f"{ts.cv_ratio:.3f} (rank {res.rank})")
@@ -110,13 +110,20 @@ def examples(quick):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true")
+    parts = ("thin_shell", "spectrum", "sphericity", "sliced", "examples")
+    ap.add_argument("--only", nargs="+", choices=parts, default=parts, help="tables to make")
     args = ap.parse_args()
     t = time.perf_counter()
-    thin_shell_null(20 if args.quick else 200)
-    spectrum_and_bw_null(3 if args.quick else 20)
-    sphericity_level(300 if args.quick else 2000)
-    sliced_null(args.quick)
-    examples(args.quick)
+    if "thin_shell" in args.only:
+        thin_shell_null(20 if args.quick else 200)
+    if "spectrum" in args.only:
+        spectrum_and_bw_null(3 if args.quick else 20)
+    if "sphericity" in args.only:
+        sphericity_level(300 if args.quick else 2000)
+    if "sliced" in args.only:
+        sliced_null(args.quick)
+    if "examples" in args.only:
+        examples(args.quick)
     print(f"\n(total {time.perf_counter() - t:.0f} s)")
 
 

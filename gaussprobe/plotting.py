@@ -313,12 +313,12 @@ def plot_projection_pvalues(ad_pvalues: Any, /, *, n_labels: int = 4, ax: Any = 
 
 def ad_null_bin_masses(edges: Any, n_samples: int) -> np.ndarray:
     """Probability of each bin ``[edges[i], edges[i+1])`` of A² for a Gaussian sample of size ``n_samples``,
-    under the law behind the AD p-values: ``P(A² ≥ a) = ad_pvalue(a, n)`` (D'Agostino & Stephens 1986),
-    so the mass of a bin is ``ad_pvalue(lo) - ad_pvalue(hi)`` (clipped at 0 where the piecewise
-    approximation jumps)."""
-    from .stats.univariate import ad_pvalue
+    under the law behind the AD p-values: ``P(A² ≥ a) = ad_null_pvalue(a, n)`` (the null distribution
+    of A² at this n), so the mass of a bin is ``ad_null_pvalue(lo) - ad_null_pvalue(hi)`` (clipped at
+    0 against rounding)."""
+    from .stats.univariate import ad_null_pvalue
 
-    tail = ad_pvalue(np.asarray(edges, dtype=np.float64), int(n_samples))
+    tail = ad_null_pvalue(np.asarray(edges, dtype=np.float64), int(n_samples))
     return np.asarray(np.clip(tail[:-1] - tail[1:], 0.0, None), dtype=np.float64)
 
 

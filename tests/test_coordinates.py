@@ -17,6 +17,7 @@ from gaussprobe.stats.coordinates import (
     coordinate_normality,
     pass_fraction_band,
 )
+from gaussprobe.stats.univariate import ad_null_pvalue, ad_pvalue
 
 
 def _data(rng, n=300):
@@ -40,6 +41,9 @@ def test_matches_scipy_per_column(rng, n):
     res = coordinate_normality(x)
     ad, dp = _scipy_reference(x)
     np.testing.assert_allclose(res.ad_statistics, ad, rtol=1e-10)
+    np.testing.assert_allclose(res.ad_pvalues, ad_null_pvalue(ad, n), rtol=1e-9)
+    # R nortest::ad.test's p-values stay available (test_univariate checks the formula against R's)
+    np.testing.assert_allclose(res.ad_pvalues_nortest, ad_pvalue(ad, n), rtol=1e-9)
     np.testing.assert_allclose(res.dp_statistics, dp.statistic, rtol=1e-10)
     np.testing.assert_allclose(res.dp_pvalues, dp.pvalue, rtol=1e-9, atol=1e-300)
     np.testing.assert_allclose(res.skewness, stats.skew(x, axis=0), rtol=1e-9)

@@ -14,12 +14,15 @@ from gaussprobe._random import random_directions
 from gaussprobe._validation import check_embeddings
 from gaussprobe._warnings import RankDeficiencyWarning
 from gaussprobe.stats.distance import (
+    SLICED_PERMUTATIONS,
     auto_n_null,
     bures_wasserstein_isotropic,
+    direction_dependence,
     isotropic_distance,
     normal_cell_means,
     null_sliced_statistics,
     sliced_from_per_direction,
+    pooled_permutation_pvalue,
 )
 from gaussprobe.stats.spectrum import (
     centred_moments,
@@ -331,8 +334,15 @@ def test_null_reference_summaries(rng):
     assert res.null_mean == pytest.approx(null.mean(), rel=1e-14)
     assert res.null_std == pytest.approx(null.std(ddof=1), rel=1e-14)
     assert res.null_quantile_95 == pytest.approx(np.quantile(null, 0.95), rel=1e-14)
-    assert res.pvalue == pytest.approx((1 + np.sum(null >= res.statistic)) / 31)
     assert res.excess_ratio == pytest.approx(res.statistic / res.null_mean, rel=1e-14)
+    # two frames of 10 directions in d = 10 are too dependent to pool: the rank among the replicates
+    assert res.pvalue_method == "replicates"
+    assert res.pvalue == pytest.approx((1 + np.sum(null >= res.statistic)) / 31)
+    # orthonormal directions: the pooled p-value, reproducible from the seed
+    res = isotropic_distance(x, rng=3, n_projections=10, n_null=30).sliced
+    assert res.pvalue_method == "pooled directions"
+    assert 1 / (1 + SLICED_PERMUTATIONS) <= res.pvalue <= 1.0
+    assert isotropic_distance(x, rng=3, n_projections=10, n_null=30).sliced.pvalue == res.pvalue
     # a Gaussian sample sits inside its own null
     assert null.min() < res.statistic < null.max()
 
@@ -357,15 +367,50 @@ def test_null_is_independent_of_the_scale_and_location_of_projections(rng):
 
 
 @pytest.mark.slow
-def test_sliced_pvalue_is_exact_under_the_isotropic_null():
-    # observed and null replicates are exchangeable, so P(p <= 1/20) = 1/20 exactly with n_null=19
-    rng = np.random.default_rng(77)
-    trials = 1000
-    p = np.array([isotropic_distance(rng.standard_normal((120, 8)) * 2.0 - 1.0, rng=rng,
-                                     n_projections=8, n_null=19).sliced.pvalue
-                  for _ in range(trials)])
+@pytest.mark.parametrize(("n", "d", "k", "n_null", "method"), [
+    (120, 8, 8, 2, "pooled directions"),  # orthonormal: exact
+    (100, 64, 256, 2, "pooled directions"),  # four Haar frames: dependence ~1% (direction_dependence)
+    (120, 4, 12, 19, "replicates"),  # strongly dependent frames: rank among the replicates
+])
+def test_sliced_pvalue_is_calibrated_under_the_isotropic_null(n, d, k, n_null, method):
+    # orthonormal directions: the k observed and k·n_null null per-direction values are i.i.d., so
+    # the permutation p-value is exact at every level (n_null = 2 as at n = 10^5)
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng([77, n, d, k])
+    trials = 600
+    with threadpool_limits(limits=1):  # hundreds of small products
+        res = [isotropic_distance(rng.standard_normal((n, d)) * 2.0 - 1.0, rng=rng, n_projections=k,
+                                  n_null=n_null).sliced for _ in range(trials)]
+    assert {r.pvalue_method for r in res} == {method}
+    p = np.array([r.pvalue for r in res])
     lo, hi = binomial_band(trials)
     assert lo <= np.mean(p <= 0.05) <= hi
+    assert np.mean(p <= 0.01) <= binomial_band(trials, 0.01)[1]
+
+
+def test_pooled_permutation_pvalue_matches_the_exhaustive_permutation_test():
+    import itertools
+
+    rng = np.random.default_rng(3)
+    obs, null = rng.exponential(size=3) + 0.3, rng.exponential(size=(2, 3))
+    pool = np.concatenate([obs, null.ravel()])
+    sums = np.array([pool[list(c)].sum() for c in itertools.combinations(range(9), 3)])
+    exact = np.mean(sums >= obs.sum() - 1e-12)  # 84 subsets, the observed one included
+    b = 20_000
+    p = pooled_permutation_pvalue(obs, null, np.random.default_rng(4), n_permutations=b,
+                                  exceedances=None)
+    assert abs(p - exact) < 4 * math.sqrt(exact * (1 - exact) / b) + 1 / b
+
+
+def test_direction_dependence():
+    assert direction_dependence(random_directions(32, 32, 0)) == 0.0
+    for d, k in ((64, 256), (128, 256), (32, 256)):
+        got = direction_dependence(random_directions(d, k, 1))
+        # independent Haar frames: E Σ_{j≠i} ρ⁶ = 15 (k - d) / (d (d+2) (d+4))
+        assert got == pytest.approx(15 * (k - d) / (d * (d + 2) * (d + 4)), rel=0.15)
+    assert direction_dependence(random_directions(64, 256, 2)) <= 0.02 < direction_dependence(
+        random_directions(32, 256, 2))
 
 
 @pytest.mark.parametrize("kind", ["laplace", "sphere"])
@@ -378,7 +423,12 @@ def test_non_gaussian_data_exceed_the_null(kind):
         x = g / np.linalg.norm(g, axis=1, keepdims=True)
     res = isotropic_distance(x, rng=4, n_projections=32, n_null=19).sliced
     assert res.statistic > res.null_quantile_95
-    assert res.pvalue == pytest.approx(1 / 20)
+    if kind == "laplace":  # d = k = 32: the pooled p-value reaches its smallest value
+        assert res.pvalue_method == "pooled directions"
+        assert res.pvalue == pytest.approx(1 / (1 + SLICED_PERMUTATIONS))
+    else:  # 32 directions in d = 8 are too dependent to pool: the rank among 19 replicates
+        assert res.pvalue_method == "replicates"
+        assert res.pvalue == pytest.approx(1 / 20)
     assert res.excess_ratio > 1.2
 
 
