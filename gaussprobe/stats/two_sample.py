@@ -204,7 +204,7 @@ def energy_two_sample(
         pvalue = (1.0 + ties) / (1.0 + b)
     notes = [f"{what} {used:,} of {avail:,} rows" for what, used, avail in
              (("baseline", n, ex.n_samples), ("candidate", m, ey.n_samples)) if used < avail]
-    note = ("rows subsampled (seeded, without replacement) to max_rows=" + f"{cap}: " + ", ".join(notes)
+    note = (f"subsampled to max_rows={cap} (seeded, without replacement): " + ", ".join(notes)
             if notes else "")
     return EnergyTwoSampleResult(
         statistic=observed, energy_distance=float(energy[0]), pvalue=pvalue, n_permutations=b,
