@@ -711,7 +711,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         result = compare(inputs[0], inputs[1], tolerance=tolerance, alpha=args.level,
                          rng=args.seed,
                          options=options or None, n_bootstrap=args.n_bootstrap,
-                         two_sample=args.two_sample, two_sample_rows=args.two_sample_rows or None)
+                         two_sample=not args.no_two_sample, two_sample_rows=args.two_sample_rows or None)
     for text in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
         notes.append(text)
         console.warn(text)
@@ -1023,9 +1023,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-bootstrap", type=_seed, default=50, metavar="B",
                    help="bootstrap resamples of the smooth metrics when both are embeddings, 0 for none "
                         "(default %(default)s)")
-    p.add_argument("--no-two-sample", dest="two_sample", action="store_false",
+    p.add_argument("--no-two-sample", action="store_true",
                    help="skip the two-sample energy test of the two embeddings files (informational, never "
-                        "part of the verdict); default: run it when both inputs are embeddings")
+                        "part of the verdict); default: off (it runs when both inputs are embeddings)")
     p.add_argument("--two-sample-rows", type=_two_sample_rows, default=DEFAULT_TWO_SAMPLE_ROWS, metavar="N",
                    help="rows per file used by the two-sample test (a seeded random subsample beyond it; "
                         "the cost grows as N²), 0 for all rows (default %(default)s)")
