@@ -41,6 +41,7 @@ from .stats.projections import ProjectionNormalityResult, projection_normality
 from .stats.royston import RoystonResult, royston
 from .stats.spectrum import SpectrumResult, covariance_spectrum, sphericity_test
 from .stats.thin_shell import ThinShellResult, thin_shell
+from .stats.two_sample import EnergyTwoSampleResult, energy_two_sample
 
 __all__ = [
     "CheckOutcome",
@@ -51,6 +52,7 @@ __all__ = [
     "DirectionStatistics",
     "DoornikHansenResult",
     "EnergyTestResult",
+    "EnergyTwoSampleResult",
     "GaussianityReport",
     "GaussprobeWarning",
     "HenzeZirklerResult",
@@ -76,6 +78,7 @@ __all__ = [
     "covariance_spectrum",
     "doornik_hansen",
     "energy_test",
+    "energy_two_sample",
     "henze_zirkler",
     "isotropic_distance",
     "least_gaussian_direction",

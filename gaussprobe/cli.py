@@ -32,6 +32,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from . import _progress
+from .stats.two_sample import DEFAULT_MAX_ROWS as DEFAULT_TWO_SAMPLE_ROWS
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 _OPTION_KEYS = ("seed", "n_projections", "tests", "dtype", "alpha")
@@ -709,7 +710,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         warnings.simplefilter("always")
         result = compare(inputs[0], inputs[1], tolerance=tolerance, alpha=args.level,
                          rng=args.seed,
-                         options=options or None, n_bootstrap=args.n_bootstrap)
+                         options=options or None, n_bootstrap=args.n_bootstrap,
+                         two_sample=not args.no_two_sample, two_sample_rows=args.two_sample_rows or None)
     for text in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
         notes.append(text)
         console.warn(text)
@@ -799,6 +801,14 @@ def _positive_int(text: str) -> int:
 
 def _seed(text: str) -> int:
     return _integer(text, 0, "a non-negative integer")
+
+
+def _two_sample_rows(text: str) -> int:
+    value = _integer(text, 0, "0 (all rows) or an integer >= 2")
+    if value == 1:
+        msg = "must be 0 (all rows) or an integer >= 2; got 1"
+        raise argparse.ArgumentTypeError(msg)
+    return value
 
 
 def _number(text: str, what: str, ok: Callable[[float], bool] = lambda v: True) -> float:
@@ -1013,6 +1023,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-bootstrap", type=_seed, default=50, metavar="B",
                    help="bootstrap resamples of the smooth metrics when both are embeddings, 0 for none "
                         "(default %(default)s)")
+    p.add_argument("--no-two-sample", action="store_true",
+                   help="skip the two-sample energy test of the two embeddings files (informational, never "
+                        "part of the verdict); default: off (it runs when both inputs are embeddings)")
+    p.add_argument("--two-sample-rows", type=_two_sample_rows, default=DEFAULT_TWO_SAMPLE_ROWS, metavar="N",
+                   help="rows per file used by the two-sample test (a seeded random subsample beyond it; "
+                        "the cost grows as N²), 0 for all rows (default %(default)s)")
     _output_options(p, ("text", "markdown", "json"), "comparison")
     _common_options(p)
     p.set_defaults(func=_cmd_compare, device="cpu")

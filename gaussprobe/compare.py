@@ -5,6 +5,11 @@ value lives, which side is worse and its noise rule) is read from both reports, 
 against what sampling noise at the two sample sizes explains (the noise rule per metric is in
 :data:`NOISE_RULES` and ``docs/compare.md``). The family-wise rate of false regressions is at most ``alpha`` (Bonferroni over
 the metrics judged for noise). Only the verdict ``"regression"`` fails the comparison.
+
+When both inputs are embeddings, a two-sample energy test of the embeddings themselves
+(:func:`~gaussprobe.stats.two_sample.energy_two_sample`) is added for information: it asks whether the
+two encoders' embeddings have the same distribution, not whether either is Gaussian, and it never enters
+the verdict.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from ._backend import to_numpy
 from ._registry import CRITERIA, Metric
 from ._results import Result
 from .report import GaussianityReport
+from .stats.two_sample import DEFAULT_MAX_ROWS, EnergyTwoSampleResult
 
 #: How each metric's noise is judged (the registry's ``noise`` of each criterion): "pvalue" (uniform
 #: under the null: the level rule), "reference" (the Gaussian reference band the report carries at its
@@ -116,6 +122,9 @@ class ComparisonResult(Result):
     """What :func:`compare` found: one :class:`MetricComparison` per criterion metric.
 
     ``passed`` (and ``bool(result)``) is False exactly when a metric has the verdict ``"regression"``.
+    ``two_sample`` is the two-sample energy test of the two sets of embeddings (None when it was not
+    run: one input is a saved report, the widths differ, or ``two_sample=False``). It is informational
+    and does not enter ``passed``.
     """
 
     metrics: tuple[MetricComparison, ...]
@@ -127,6 +136,7 @@ class ComparisonResult(Result):
     baseline_source: str = "baseline"
     candidate_source: str = "candidate"
     notes: tuple[str, ...] = ()
+    two_sample: EnergyTwoSampleResult | None = None
 
     @property
     def regressions(self) -> tuple[MetricComparison, ...]:
@@ -168,7 +178,19 @@ class ComparisonResult(Result):
         notes = [f"note: {m.name}: {m.note}" for m in self.metrics
                  if m.note and m.verdict in ("regression", "not judged", "not computed", "both fail")]
         notes += [f"note: {n}" for n in self.notes]
-        return "\n".join([self._header(), "", *lines, *(["", *notes] if notes else [])])
+        two = [] if self.two_sample is None else ["", self._two_sample_line()]
+        return "\n".join([self._header(), "", *lines, *two, *(["", *notes] if notes else [])])
+
+    def _two_sample_line(self) -> str:
+        t = self.two_sample
+        assert t is not None
+        p = "n/a" if t.pvalue is None else f"{t.pvalue:.3g}"
+        rows = (f"{t.n_baseline:,} baseline and {t.n_candidate:,} candidate rows"
+                + (f"; {t.note}" if t.note else ""))
+        return (f"two-sample energy test (informational, not part of the verdict): energy distance "
+                f"{_fmt(t.energy_distance)}, T = {_fmt(t.statistic)}, p = {p} ({t.n_permutations} "
+                f"permutations, {rows}). A small p says the two encoders' embeddings differ in "
+                "distribution, not that either is less Gaussian.")
 
     def to_markdown(self) -> str:
         """A Markdown table for a pull-request comment or a CI job summary."""
@@ -183,6 +205,16 @@ class ComparisonResult(Result):
         notes = [f"- `{m.name}`: {m.note}" for m in self.metrics
                  if m.note and m.verdict in ("regression", "not judged", "not computed", "both fail")]
         notes += [f"- {n}" for n in self.notes]
+        t = self.two_sample
+        if t is not None:
+            rows = f"{t.n_baseline:,} / {t.n_candidate:,}" + (f" ({t.note})" if t.note else "")
+            lines += ["", "#### Two-sample energy test (informational, not part of the verdict)", "",
+                      "| energy distance | T | p-value | permutations | rows (baseline / candidate) |",
+                      "|---:|---:|---:|---:|---|",
+                      (f"| {_fmt(t.energy_distance)} | {_fmt(t.statistic)} | "
+                       f"{'n/a' if t.pvalue is None else f'{t.pvalue:.3g}'} | {t.n_permutations} | {rows} |"),
+                      "", ("A small p-value says the two encoders' embeddings differ in distribution, not "
+                           "that either is less Gaussian.")]
         if notes:
             lines += ["", "<details><summary>Notes</summary>", "", *notes, "", "</details>"]
         return "\n".join(lines) + "\n"
@@ -453,6 +485,8 @@ def compare(
     options: Mapping[str, Any] | None = None,
     n_bootstrap: int = 50,
     bootstrap_budget: float = BOOTSTRAP_BUDGET,
+    two_sample: bool = True,
+    two_sample_rows: int | None = DEFAULT_MAX_ROWS,
 ) -> ComparisonResult:
     """Compare a candidate encoder's embeddings with a baseline's, metric by metric.
 
@@ -481,6 +515,17 @@ def compare(
         inputs are embeddings; 0 turns it off.
     bootstrap_budget : float
         Floating-point work allowed per input for the bootstrap (rows are subsampled beyond it).
+    two_sample : bool
+        When both inputs are embeddings (arrays, tensors or embeddings files, not saved reports), also
+        run the two-sample energy test of the embeddings themselves
+        (:func:`~gaussprobe.stats.two_sample.energy_two_sample`, 199 permutations, seeded with ``rng``)
+        and return it as ``two_sample``. It is informational: it does not enter the verdict (two
+        encoders almost always differ in distribution; the gate is about Gaussianity). Skipped, with a
+        note, when one input is a saved report or the widths differ. False turns it off.
+    two_sample_rows : int or None
+        Rows per input used by the two-sample test (a seeded random subsample beyond it; its cost
+        grows as the square: about 2.5 s at the default 5000 rows per side and d = 768 on two cores);
+        None uses every row.
 
     Returns
     -------
@@ -499,6 +544,11 @@ def compare(
 
     check_probability(alpha, "alpha")
     check_positive_int(n_bootstrap, "n_bootstrap", minimum=0)
+    if not isinstance(two_sample, (bool, np.bool_)):
+        msg = f"`two_sample` must be True or False; got {two_sample!r}."
+        raise TypeError(msg)
+    if two_sample_rows is not None:
+        check_positive_int(two_sample_rows, "two_sample_rows", minimum=2)
     tol = _tolerances(tolerance)
     opts = dict(options or {})
     if "rng" in opts:
@@ -525,6 +575,7 @@ def compare(
               for key in ("n_projections", "alpha", "compute_dtype")
               if getattr(base.report, key) != getattr(cand.report, key)]
     both_data = base.x is not None and cand.x is not None and n_bootstrap > 0
+    two = _two_sample(base, cand, notes, rows=two_sample_rows, seed=rng) if two_sample else None
 
     # First pass: values, and which metrics have a noise rule on both sides.
     rows = []
@@ -617,7 +668,28 @@ def compare(
                                     verdict=verdict, note=note))
     return ComparisonResult(metrics=tuple(out), alpha=alpha, level=level, n_judged=n_judged,
                             baseline=base.report, candidate=cand.report, baseline_source=base.source,
-                            candidate_source=cand.source, notes=tuple(notes))
+                            candidate_source=cand.source, notes=tuple(notes), two_sample=two)
+
+
+def _two_sample(base: _Side, cand: _Side, notes: list[str], *, rows: int | None,
+                seed: Any) -> EnergyTwoSampleResult | None:
+    """The two-sample energy test of the two inputs' embeddings, or None with a note saying why not."""
+    reports = [w for w, side in (("baseline", base), ("candidate", cand)) if side.x is None]
+    if reports:
+        what = " and ".join(reports) + (" is a saved report" if len(reports) == 1 else " are saved reports")
+        notes.append(f"two-sample energy test not run: the {what}; it needs the embeddings of both")
+        return None
+    xb, xc = base.x, cand.x
+    if xb is None or xc is None:  # pragma: no cover - excluded above (for the type checker)
+        return None
+    if xb.shape[1] != xc.shape[1]:
+        notes.append(f"two-sample energy test not run: the widths differ ({xb.shape[1]} vs "
+                     f"{xc.shape[1]}), so the embeddings lie in different spaces")
+        return None
+    from .stats.two_sample import energy_two_sample
+
+    with _progress.step("two-sample energy test"):
+        return energy_two_sample(xb, xc, max_rows=rows, rng=seed)
 
 
 def _missing_note(report: GaussianityReport, metric: Metric) -> str:

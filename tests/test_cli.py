@@ -569,6 +569,27 @@ def test_compare_exit_codes_and_formats(tmp_path, gauss, skewed):
     assert "max_ad_mean" in data["regressions"]
 
 
+def test_compare_two_sample_flags(tmp_path, gauss):
+    wider = tmp_path / "wider.npy"  # as Gaussian, but another distribution
+    np.save(wider, 1.5 * np.random.default_rng(6).standard_normal((500, 8)))
+    flags = ["--n-projections", "32", "--n-bootstrap", "0"]
+    code, out, err = run(["compare", gauss, wider, *flags])
+    assert code == 0, err  # another distribution, but not less Gaussian: no regression
+    assert "two-sample energy test (informational, not part of the verdict)" in out and "p = 0.005" in out
+    code, out, _ = run(["compare", gauss, wider, *flags, "--format", "markdown", "--two-sample-rows", "100"])
+    assert code == 0
+    assert "#### Two-sample energy test (informational, not part of the verdict)" in out
+    assert "| 100 / 100 (subsampled to max_rows=100" in out
+    code, out, _ = run(["compare", gauss, wider, *flags, "--format", "json", "--two-sample-rows", "0"])
+    data = json.loads(out)
+    assert data["two_sample"]["n_baseline"] == data["baseline"]["n_samples"]
+    assert data["two_sample"]["n_permutations"] == 199 and data["two_sample"]["note"] == ""
+    code, out, _ = run(["compare", gauss, wider, *flags, "--format", "json", "--no-two-sample"])
+    assert code == 0 and json.loads(out)["two_sample"] is None
+    code, _, err = run(["compare", gauss, wider, *flags, "--two-sample-rows", "1"])
+    assert code == 2 and "--two-sample-rows must be 0 (all rows) or an integer >= 2; got 1" in err
+
+
 def test_compare_reads_a_saved_report_and_uses_its_options(tmp_path, gauss, skewed):
     report = tmp_path / "base.json"
     code, _, err = run(["analyze", gauss, "--format", "json", "-o", report, "--n-projections", "24",
@@ -579,6 +600,8 @@ def test_compare_reads_a_saved_report_and_uses_its_options(tmp_path, gauss, skew
     assert code == 1
     assert data["candidate"]["n_projections"] == 24 and data["candidate"]["seed"] == 3
     assert data["baseline_source"] == "base.json"
+    assert data["two_sample"] is None
+    assert any("two-sample energy test not run: the baseline is a saved report" in n for n in data["notes"])
 
 
 def test_compare_tolerance_flags(gauss, skewed):

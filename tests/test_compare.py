@@ -147,7 +147,9 @@ def test_a_report_side_sets_the_options_of_the_other(gauss_pair):
     base = dataclasses.replace(base, seed=5)
     result = gp.compare(base, gauss_pair[1])
     assert result.candidate.n_projections == 24 and result.candidate.seed == 5
-    assert not result.notes
+    # no note on the options; only that the two-sample test needs the embeddings of both
+    note = "two-sample energy test not run: the baseline is a saved report; it needs the embeddings of both"
+    assert result.notes == (note,)
 
 
 def test_paths_to_reports_and_embeddings(tmp_path, gauss_pair, gauss_reports):
@@ -200,6 +202,68 @@ def test_bad_arguments():
         gp.compare(x, x, alpha=1.5)
     with pytest.raises(TypeError, match="rng="):
         gp.compare(x, x, options={"rng": 1})
+
+
+# ---------------------------------------------------------------- the two-sample energy test
+def test_two_sample_test_when_both_inputs_are_embeddings(gauss_pair):
+    result = gp.compare(*gauss_pair, options=FAST, n_bootstrap=0)
+    two = result.two_sample
+    assert isinstance(two, gp.EnergyTwoSampleResult)
+    assert (two.n_baseline, two.n_candidate, two.n_features, two.n_permutations) == (600, 900, 8, 199)
+    # run with the comparison's seed: the same as calling the statistic directly
+    assert two == gp.energy_two_sample(*gauss_pair, rng=0)
+    assert two.pvalue > 0.01  # two samples of one Gaussian
+    assert "two-sample energy test (informational, not part of the verdict)" in result.explain()
+    assert "#### Two-sample energy test (informational, not part of the verdict)" in result.to_markdown()
+    data = json.loads(result.to_json())
+    assert data["two_sample"]["pvalue"] == two.pvalue and data["two_sample"]["n_candidate"] == 900
+    assert "two-sample" not in " ".join(result.notes)
+
+
+def test_two_sample_test_is_skipped_with_a_note_when_one_side_is_a_report(gauss_pair, gauss_reports):
+    result = gp.compare(gauss_reports[0], gauss_pair[1], n_bootstrap=0)
+    assert result.two_sample is None
+    assert any("two-sample energy test not run: the baseline is a saved report" in n for n in result.notes)
+    assert "Two-sample" not in result.to_markdown() and json.loads(result.to_json())["two_sample"] is None
+    both = gp.compare(*gauss_reports)
+    assert any("the baseline and candidate are saved reports" in n for n in both.notes)
+
+
+def test_two_sample_test_is_skipped_for_different_widths():
+    g = np.random.default_rng(3)
+    result = gp.compare(g.standard_normal((300, 8)), g.standard_normal((300, 6)), options=FAST, n_bootstrap=0)
+    assert result.two_sample is None
+    assert any("the widths differ (8 vs 6)" in n for n in result.notes)
+
+
+def test_two_sample_off_and_rows(gauss_pair):
+    off = gp.compare(*gauss_pair, options=FAST, n_bootstrap=0, two_sample=False)
+    assert off.two_sample is None and not off.notes
+    assert "two-sample" not in off.explain()
+    few = gp.compare(*gauss_pair, options=FAST, n_bootstrap=0, two_sample_rows=100)
+    assert (few.two_sample.n_baseline, few.two_sample.n_candidate) == (100, 100)
+    assert "baseline 100 of 600 rows, candidate 100 of 900 rows" in few.two_sample.note
+    assert few.two_sample.note in few.explain()
+    with pytest.raises(TypeError, match="two_sample"):
+        gp.compare(*gauss_pair, two_sample="yes")
+    with pytest.raises(ValueError, match="two_sample_rows"):
+        gp.compare(*gauss_pair, two_sample_rows=1)
+
+
+def test_two_sample_test_never_changes_the_verdict():
+    # a wider Gaussian is as Gaussian as the baseline (every metric is scale-free), but clearly another
+    # distribution (a shift would not do: the isotropic distance sees the mean)
+    g = np.random.default_rng(8)
+    base, cand = g.standard_normal((500, 8)), 1.5 * g.standard_normal((500, 8))
+    on = gp.compare(base, cand, options=FAST, n_bootstrap=0)
+    off = gp.compare(base, cand, options=FAST, n_bootstrap=0, two_sample=False)
+    assert on.two_sample.pvalue == pytest.approx(1 / 200)
+    assert on.passed and off.passed
+    assert on.metrics == off.metrics and on.n_judged == off.n_judged
+    # and a regression stays a regression whatever the two-sample test says
+    lap = g.laplace(size=(800, 8))
+    assert not gp.compare(base, lap, options=FAST, n_bootstrap=0).passed
+    assert not gp.compare(base, lap, options=FAST, n_bootstrap=0, two_sample=False).passed
 
 
 @pytest.mark.slow

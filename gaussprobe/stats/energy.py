@@ -248,6 +248,24 @@ def expected_distance_to_gaussian(sq_norms: Array, d: int, xp: Any, *, reduce: b
 
 
 # ---------------------------------------------------------------- Σ_ij ‖y_i - y_j‖ in tiles i <= j
+def distances_from_gram(g: np.ndarray, sq_rows: np.ndarray, sq_cols: np.ndarray, *, diagonal: bool,
+                        out: np.ndarray) -> np.ndarray:
+    """``‖y_j - y_k‖`` of one NumPy Gram tile ``g = Y_rows Y_colsᵀ``, written into the float64 ``out``.
+
+    ``sq_rows`` and ``sq_cols`` are the float64 squared norms of the tile's rows and columns; ``out``
+    may be ``g`` itself when ``g`` is float64. Squared distances are clipped at zero before the square
+    root, and on a diagonal tile (``rows == cols``) the diagonal is set to exactly zero.
+    """
+    np.multiply(g, -2.0, out=out)
+    out += sq_rows[:, None]
+    out += sq_cols[None, :]
+    np.maximum(out, 0.0, out=out)
+    if diagonal:
+        np.fill_diagonal(out, 0.0)
+    np.sqrt(out, out=out)
+    return out
+
+
 @dataclasses.dataclass(frozen=True)
 class DistanceSum:
     """Gram-tile reducer: ``Σ_jk ‖y_j - y_k‖`` over the tile, from ``‖y_j‖² + ‖y_k‖² - 2 g_jk``.
@@ -262,13 +280,8 @@ class DistanceSum:
     def host(self, g: np.ndarray, scratch: gram.Scratch, rows: gram.Span, cols: gram.Span,
              diagonal: bool) -> float:
         d2 = g if g.dtype == np.float64 else scratch.matrix("d2", *g.shape)
-        np.multiply(g, -2.0, out=d2)
-        d2 += self.sq_norms[rows[0]:rows[1], None]
-        d2 += self.sq_norms[None, cols[0]:cols[1]]
-        np.maximum(d2, 0.0, out=d2)
-        if diagonal:
-            np.fill_diagonal(d2, 0.0)
-        np.sqrt(d2, out=d2)
+        distances_from_gram(g, self.sq_norms[rows[0]:rows[1]], self.sq_norms[cols[0]:cols[1]],
+                            diagonal=diagonal, out=d2)
         return float(d2.sum())
 
     def host_lower(self, g: np.ndarray, scratch: gram.Scratch, rows: gram.Span) -> float:
@@ -314,6 +327,7 @@ __all__ = [
     "DistanceSum",
     "EnergyTestResult",
     "chi_mean",
+    "distances_from_gram",
     "energy_test",
     "expected_distance_to_gaussian",
     "pairwise_distance_sum",
