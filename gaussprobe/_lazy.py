@@ -9,6 +9,7 @@ keep their own chunks along the rows. Formats that cannot be read by rows withou
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import math
@@ -63,18 +64,21 @@ def _is_zarr(p: Path) -> bool:
 
 
 class MappedRows:
-    """Row slices of a memory-mapped 2-D array in a file, for ``dask.array.from_array``.
+    """Row slices of a 2-D array stored in a file (a ``.npy`` or safetensors region), for
+    ``dask.array.from_array``.
 
     Dask copies array-like inputs that have a ``copy`` method (a whole-file read for a memory map) and
     pickles them into the graph it sends to a cluster (the whole file again). This object has no
-    ``copy``, and it pickles as its file name, offset, dtype and shape, re-opening the map where it is
-    unpickled: every task maps the file itself and reads only its rows.
+    ``copy``, and it pickles as its file name, offset, dtype and shape. Each read returns the rows as
+    an array of its own, read with ``readinto`` (a contiguous run of rows) or through a memory map that
+    is closed again: no mapping outlives the read. A long-lived map would keep every page a worker has
+    read in its resident set, which ``distributed`` counts against the worker's memory limit (it
+    pauses, then stalls, once the pages it has read reach the limit).
     """
 
     def __init__(self, path: str, dtype: Any, shape: tuple[int, int], offset: int, fortran: bool = False) -> None:
         self.path, self.dtype, self.shape = str(path), np.dtype(dtype), (int(shape[0]), int(shape[1]))
         self.offset, self.fortran, self.ndim = int(offset), bool(fortran), 2
-        self._map: np.memmap | None = None
 
     @classmethod
     def of(cls, a: np.memmap) -> MappedRows | None:
@@ -85,14 +89,35 @@ class MappedRows:
         base_offset = int(getattr(a, "offset", 0))
         return cls(name, a.dtype, a.shape, base_offset, fortran=not a.flags.c_contiguous)
 
-    def _mapped(self) -> np.memmap:
-        if self._map is None:
-            self._map = np.memmap(self.path, dtype=self.dtype, mode="r", offset=self.offset, shape=self.shape,
-                                  order="F" if self.fortran else "C")
-        return self._map
-
     def __getitem__(self, index: Any) -> np.ndarray:
-        return np.asarray(self._mapped()[index])
+        rows = _row_run(index, self.shape) if not self.fortran else None
+        if rows is not None:
+            return self._read_rows(*rows)
+        m = np.memmap(self.path, dtype=self.dtype, mode="r", offset=self.offset, shape=self.shape,
+                      order="F" if self.fortran else "C")
+        try:
+            return np.array(m[index])
+        finally:
+            mapping = getattr(m, "_mmap", None)
+            del m
+            if mapping is not None:
+                with contextlib.suppress(BufferError):  # a view still exported: the GC closes it
+                    mapping.close()
+
+    def _read_rows(self, start: int, stop: int) -> np.ndarray:
+        out = np.empty((stop - start, self.shape[1]), dtype=self.dtype)
+        view = memoryview(out.reshape(-1).view(np.uint8))
+        with open(self.path, "rb", buffering=0) as f:
+            f.seek(self.offset + start * self.shape[1] * self.dtype.itemsize)
+            done = 0
+            while done < view.nbytes:  # a read returns at most about 2 GiB on Linux
+                got = f.readinto(view[done:])
+                if not got:
+                    msg = (f"{self.path} ended after {done:,} of the {view.nbytes:,} bytes of rows "
+                           f"{start:,}-{stop:,}: was the file truncated while it was read?")
+                    raise OSError(msg)
+                done += got
+        return out
 
     def __getstate__(self) -> dict[str, Any]:
         return {"path": self.path, "dtype": self.dtype.str, "shape": self.shape, "offset": self.offset,
@@ -101,6 +126,19 @@ class MappedRows:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["path"], np.dtype(state["dtype"]), tuple(state["shape"]),  # type: ignore[misc]
                       state["offset"], state["fortran"])
+
+
+def _row_run(index: Any, shape: tuple[int, int]) -> tuple[int, int] | None:
+    """``(start, stop)`` when ``index`` selects a run of whole rows (a step-1 row slice, every column)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    if len(parts) > 2 or not all(isinstance(p, slice) for p in parts):
+        return None
+    rows = parts[0]
+    cols = parts[1] if len(parts) == 2 else slice(None)
+    if rows.step not in (None, 1) or cols.indices(shape[1]) != (0, shape[1], 1):
+        return None
+    start, stop, _ = rows.indices(shape[0])
+    return start, max(start, stop)
 
 
 def lazy_rows(a: np.ndarray, *, chunk_rows: int | None = None, name: str | None = None) -> Any:

@@ -21,8 +21,8 @@ from gaussprobe.stats.distance import (
     isotropic_distance,
     normal_cell_means,
     null_sliced_statistics,
-    sliced_from_per_direction,
     pooled_permutation_pvalue,
+    sliced_from_per_direction,
 )
 from gaussprobe.stats.spectrum import (
     centred_moments,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 
 import numpy as np
@@ -101,3 +102,48 @@ def test_safetensors_and_zarr_open_lazily(tmp_path, rng):
     x = gp.open_embeddings(tmp_path / "e.zarr")
     assert x.chunks[0] == (25, 25, 25, 15)
     np.testing.assert_array_equal(x.compute(), a)
+
+
+def _maps_of(path) -> int:
+    with open("/proc/self/maps") as f:
+        return sum(str(path) in line for line in f)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_mapped_rows_read_like_the_memory_map_and_keep_no_mapping(tmp_path, rng, order):
+    from gaussprobe._lazy import MappedRows
+
+    x = rng.standard_normal((103, 7)).astype(np.float32)
+    path = tmp_path / "x.npy"
+    np.save(path, np.asfortranarray(x) if order == "F" else x)
+    m = np.load(path, mmap_mode="r")
+    rows = MappedRows.of(m)
+    assert rows is not None and rows.fortran == (order == "F")
+    del m
+    for index in [(slice(0, 10), slice(None)), (slice(95, 200), slice(0, 7)), (slice(5, 5), slice(None)),
+                  (slice(None), slice(2, 4)), (slice(0, 50, 3), slice(None)), slice(10, 20), ([1, 5, 2], 3)]:
+        got = rows[index]
+        np.testing.assert_array_equal(got, x[index])
+        assert type(got) is np.ndarray and not isinstance(got.base, np.memmap)
+    # the rows read are arrays of their own: no map of the file outlives a read, so a worker's resident
+    # set (which distributed holds against its memory limit) does not grow with the pages it has read
+    if os.path.exists("/proc/self/maps"):
+        kept = [rows[a:a + 10] for a in range(0, 100, 10)]
+        assert _maps_of(path) == 0
+        assert sum(k.shape[0] for k in kept) == 100
+    # pickled as the file's name, offset, dtype and shape, not its contents
+    assert len(pickle.dumps(rows)) < 1000
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(rows))[3:9], x[3:9])
+
+
+def test_mapped_rows_name_a_truncated_file(tmp_path, rng):
+    from gaussprobe._lazy import MappedRows
+
+    x = rng.standard_normal((50, 4))
+    path = tmp_path / "x.npy"
+    np.save(path, x)
+    rows = MappedRows.of(np.load(path, mmap_mode="r"))
+    with open(path, "r+b") as f:
+        f.truncate(path.stat().st_size - 8 * 4 * 10)
+    with pytest.raises(OSError, match="truncated"):
+        rows[30:50]
