@@ -82,9 +82,12 @@ class FileSink:
     """Per-row outputs of a row pass spilled to ``.npy`` files, one per block of ``width`` columns.
 
     ``rows(start, stop)`` is not available (the outputs of a block are split over files); ``write``
-    puts columns ``j*width:(j+1)*width`` of rows ``start:stop`` into file ``j``. Files are created once
-    by :meth:`create` (on the machine that reads them) and opened per write, so tasks in other
-    processes of the same machine can write their row ranges.
+    puts columns ``j*width:(j+1)*width`` of rows ``start:stop`` into file ``j``: those rows are one
+    contiguous run of the file's C-ordered data, written with one positioned write. Files are created
+    once by :meth:`create` (on the machine that reads them), so tasks in other processes of the same
+    machine can write their row ranges. No memory map is held while writing: a writable map kept for
+    the pass would keep every page written in the writer's resident set, which ``distributed`` counts
+    against a worker's memory limit.
     """
 
     folder: str
@@ -93,11 +96,17 @@ class FileSink:
     n_columns: int
     width: int
     dtype: str
+    offsets: tuple[int, ...] = ()
 
     def create(self) -> FileSink:
+        offsets = []
         for j, (a, b) in enumerate(self.spans()):
-            np.lib.format.open_memmap(self.path(j), mode="w+", dtype=np.dtype(self.dtype),
-                                      shape=(self.n_rows, b - a)).flush()
+            m = np.lib.format.open_memmap(self.path(j), mode="w+", dtype=np.dtype(self.dtype),
+                                          shape=(self.n_rows, b - a))
+            offsets.append(int(m.offset))
+            m.flush()
+            del m
+        self.offsets = tuple(offsets)
         return self
 
     def spans(self) -> list[tuple[int, int]]:
@@ -111,38 +120,46 @@ class FileSink:
 
     def write(self, start: int, stop: int, values: Array) -> None:
         v = np.asarray(values)
+        dtype = np.dtype(self.dtype)
         for j, (a, b) in enumerate(self.spans()):
-            out = _open_for_writing(self.path(j))
-            out[start:stop] = v[:, a:b]
+            part = np.ascontiguousarray(v[:, a:b], dtype=dtype)
+            _write_at(self.path(j), self.offsets[j] + start * (b - a) * dtype.itemsize, part)
 
     def columns(self, *, scale_exponent: int = 0, dtype: Any = None) -> FileColumns:
         """The files as a column source; ``scale_exponent`` and ``dtype``: the raw values written are
         cast and scaled on reading, as :meth:`Embeddings.cols` does (only when the scale is not 1)."""
         return FileColumns(self, scale_exponent, dtype)
 
-_OPEN: dict[str, np.ndarray] = {}
+
+_OPEN: dict[str, int] = {}
 _OPEN_LOCK = threading.Lock()
 
 
-def _open_for_writing(path: str) -> np.ndarray:
-    """A writable memory map of a spill file, opened once per process (its pages are flushed by the
-    operating system; :func:`close_spill` drops them from the table when the folder is removed)."""
-    out = _OPEN.get(path)
-    if out is None:
+def _write_at(path: str, offset: int, values: np.ndarray) -> None:
+    """Write ``values``'s bytes at ``offset`` of a spill file, through a file descriptor opened once
+    per process (positioned writes from several threads need no lock)."""
+    fd = _OPEN.get(path)
+    if fd is None:
         with _OPEN_LOCK:
-            out = _OPEN.get(path)
-            if out is None:
-                out = _OPEN[path] = np.load(path, mmap_mode="r+")
-    return out
+            fd = _OPEN.get(path)
+            if fd is None:
+                fd = _OPEN[path] = os.open(path, os.O_WRONLY | getattr(os, "O_BINARY", 0))
+    view = memoryview(values.reshape(-1).view(np.uint8))
+    done = 0
+    while done < view.nbytes:
+        if hasattr(os, "pwrite"):
+            done += os.pwrite(fd, view[done:], offset + done)
+        else:  # pragma: no cover - platforms without pwrite: seek and write under the lock
+            with _OPEN_LOCK:
+                os.lseek(fd, offset + done, os.SEEK_SET)
+                done += os.write(fd, view[done:])
 
 
 def close_spill(folder: str) -> None:
-    """Forget (and flush) the open memory maps of files in ``folder``."""
+    """Close this process's file descriptors of the spill files in ``folder``."""
     with _OPEN_LOCK:
         for path in [p for p in _OPEN if os.path.dirname(p) == folder]:
-            m = _OPEN.pop(path)
-            if isinstance(m, np.memmap):
-                m.flush()
+            os.close(_OPEN.pop(path))
 
 
 @dataclasses.dataclass(frozen=True)

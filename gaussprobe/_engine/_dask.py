@@ -328,7 +328,7 @@ def _gib(nbytes: float) -> str:
 
 def release(sink: Any) -> None:
     """Delete a spill folder, after the processes that wrote it (this one, the workers of an active
-    ``distributed`` client) have closed their maps of its files."""
+    ``distributed`` client) have closed their files."""
     import shutil
 
     from ._columns import close_spill
@@ -336,7 +336,7 @@ def release(sink: Any) -> None:
     close_spill(sink.folder)
     client = _active_client()
     if client is not None:
-        with contextlib.suppress(Exception):  # a worker that is gone holds no map
+        with contextlib.suppress(Exception):  # a worker that is gone holds no file
             client.run(close_spill, sink.folder)
     shutil.rmtree(sink.folder, ignore_errors=True)
 
