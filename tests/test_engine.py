@@ -334,3 +334,26 @@ def test_analyze_reads_the_data_as_often_as_the_docs_say(rng, block_size):
     # energy, and Mardia's Gram route when it is taken: not at d = 8) and one per block of sorted columns
     # for Royston's W (one block here)
     assert _reads(x[:2000], tests="all", n_resamples=2, block_size=block_size) == 6
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_file_sink_writes_row_ranges_from_threads_and_keeps_no_map(tmp_path, rng, dtype):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gaussprobe._engine._columns import FileSink, close_spill
+
+    values = rng.standard_normal((97, 11))
+    sink = FileSink(folder=str(tmp_path), prefix="cols", n_rows=97, n_columns=11, width=4, dtype=dtype).create()
+    cuts = [0, 1, 30, 31, 64, 97]
+    with ThreadPoolExecutor(3) as pool:  # row ranges in any order, from several threads
+        list(pool.map(lambda ab: sink.write(ab[0], ab[1], values[ab[0]:ab[1]]),
+                      reversed(list(itertools.pairwise(cuts)))))
+    try:
+        with open("/proc/self/maps") as f:  # positioned writes: no map of a spill file is held
+            assert not any(str(tmp_path) in line for line in f)
+    except FileNotFoundError:  # pragma: no cover - not Linux
+        pass
+    close_spill(str(tmp_path))
+    cols = sink.columns()
+    for a, b in sink.spans():
+        np.testing.assert_array_equal(np.asarray(cols.block(a, b)), values[:, a:b].astype(dtype))
