@@ -24,7 +24,7 @@ which also pays the one-time costs (the Monte-Carlo nulls gaussprobe caches per 
 compilation); that draw's time is reported apart. By default a loop runs until its budget is spent,
 and a cell that gets fewer than 100 draws is marked "over budget". With ``--whole-cells`` a loop
 either gets every requested draw or is skipped: after the first draw and three more it predicts the
-time of all of them, and a cell predicted over its budget is skipped and listed ("Cells without the
+CPU time of all of them (one BLAS thread: the time on a free core, whatever else the machine runs), and a cell predicted over its budget is skipped and listed ("Cells without the
 requested draws") with its seconds per draw and the predicted time.
 
 The tables in docs/calibration.md come from (the page gives the wall times)::
@@ -387,17 +387,21 @@ def _clock(draws: int, budget: float, body: Callable[[int], bool], *, whole: boo
     are predicted to exceed the budget it stops there ("skipped"), otherwise it runs them all.
     """
     times: list[float] = []
+    cpu: list[float] = []
     stopped, predicted = "", None
     for i in range(draws):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         go = body(i)
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
         if not go:
             stopped = "nan"
             break
         if whole:
+            # predicted from the CPU time (one BLAS thread: the time on a free core), so that a
+            # loaded machine does not skip a cell that fits the budget
             if i == PREDICT_AFTER and i + 1 < draws:
-                predicted = float(np.mean(times[1:])) * (draws - 1)
+                predicted = float(np.mean(cpu[1:])) * (draws - 1)
                 if predicted > budget:
                     stopped = "skipped"
                     break
@@ -407,6 +411,7 @@ def _clock(draws: int, budget: float, body: Callable[[int], bool], *, whole: boo
     rest = times[1:] or times
     out: dict[str, Any] = {"draws": len(times), "first_s": round(times[0], 3),
            "per_draw_s": round(float(np.mean(rest)), 4), "seconds": round(sum(times), 2),
+           "cpu_per_draw_s": round(float(np.mean(cpu[1:] or cpu)), 4),
            "stopped": stopped, "budget": budget, "wanted": draws}
     if predicted is not None:
         out["predicted_s"] = round(predicted, 1)
