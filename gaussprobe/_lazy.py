@@ -106,7 +106,7 @@ class MappedRows:
 
     def _read_rows(self, start: int, stop: int) -> np.ndarray:
         out = np.empty((stop - start, self.shape[1]), dtype=self.dtype)
-        view = memoryview(out.reshape(-1).view(np.uint8))
+        view = out.reshape(-1).view(np.uint8).data
         with open(self.path, "rb", buffering=0) as f:
             f.seek(self.offset + start * self.shape[1] * self.dtype.itemsize)
             done = 0

@@ -144,7 +144,7 @@ def _write_at(path: str, offset: int, values: np.ndarray) -> None:
             fd = _OPEN.get(path)
             if fd is None:
                 fd = _OPEN[path] = os.open(path, os.O_WRONLY | getattr(os, "O_BINARY", 0))
-    view = memoryview(values.reshape(-1).view(np.uint8))
+    view = values.reshape(-1).view(np.uint8).data
     done = 0
     while done < view.nbytes:
         if hasattr(os, "pwrite"):
