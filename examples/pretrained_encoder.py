@@ -70,6 +70,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
+from _progress import Progress
 
 import gaussprobe
 from gaussprobe.stats.coordinates import coordinate_normality
@@ -113,15 +114,6 @@ def docstring_sentences(limit: int | None = None, *, seed: int = 0) -> list[str]
     rng.shuffle(sentences)
     return sentences if limit is None else sentences[:limit]
 
-
-class Progress:
-    """Progress lines with the elapsed time, flushed at once."""
-
-    def __init__(self) -> None:
-        self.start = time.perf_counter()
-
-    def __call__(self, message: str) -> None:
-        print(f"{time.perf_counter() - self.start:7.1f} s  {message}", flush=True)
 
 
 def fail(reason: str) -> None:

@@ -62,6 +62,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
+from _progress import Progress
 from scipy import integrate, special
 
 from gaussprobe.stats.coordinates import coordinate_normality
@@ -77,18 +78,6 @@ SIZES = {
              "particles": 1000, "steps": 600},
 }
 
-
-class Progress:
-    """Numbered progress lines with the elapsed time, flushed at once."""
-
-    def __init__(self, steps: int) -> None:
-        self.start, self.steps, self.step = time.perf_counter(), steps, 0
-
-    def __call__(self, message: str, *, step: bool = False) -> None:
-        if step:
-            self.step += 1
-        prefix = f"[{self.step}/{self.steps}]" if step else " " * (2 * len(str(self.steps)) + 3)
-        print(f"{time.perf_counter() - self.start:7.1f} s  {prefix} {message}", flush=True)
 
 
 def sphere(n: int, d: int, rng: np.random.Generator) -> np.ndarray:

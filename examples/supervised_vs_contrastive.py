@@ -58,6 +58,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+from _progress import Progress
 
 from gaussprobe.contrastive.images import find_fashion_mnist, load_cifar10
 from gaussprobe.contrastive.trainer import TrainConfig, Trainer
@@ -86,15 +87,6 @@ SIZES = {
 # exit status when the image files are missing (nothing is run or written)
 EXIT_NO_DATA = 2
 
-
-class Progress:
-    """Progress lines with the elapsed time, flushed at once (the runs take minutes)."""
-
-    def __init__(self) -> None:
-        self.start = time.perf_counter()
-
-    def __call__(self, message: str) -> None:
-        print(f"{time.perf_counter() - self.start:7.1f} s  {message}", flush=True)
 
 
 def missing_data(args: argparse.Namespace) -> str | None:

@@ -71,6 +71,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+from _progress import Progress
 
 from gaussprobe.contrastive.trainer import TrainConfig, Trainer
 
@@ -113,18 +114,6 @@ SIZES = {
 # paper sample sizes: 20k Laplace training samples (App. E.1), 10k for GMM and binary (§5)
 FULL_TRAIN = {"laplace": 20000, "gmm": 10000, "binary": 10000}
 
-
-class Progress:
-    """Numbered progress lines with the elapsed time, flushed at once (the runs take minutes)."""
-
-    def __init__(self, steps: int) -> None:
-        self.start, self.steps, self.step = time.perf_counter(), steps, 0
-
-    def __call__(self, message: str, *, step: bool = False) -> None:
-        if step:
-            self.step += 1
-        prefix = f"[{self.step}/{self.steps}]" if step else " " * (2 * len(str(self.steps)) + 3)
-        print(f"{time.perf_counter() - self.start:7.1f} s  {prefix} {message}", flush=True)
 
 
 def run(data: str, size: dict, *, epochs: int, eval_every: int, device: str, seed: int,

@@ -36,6 +36,8 @@ STEP_LINE = re.compile(r"^\s*(\d+\.\d) s\s+\[(\d+)/(\d+)\] \S")
 
 
 def load(name: str):
+    if str(EXAMPLES) not in sys.path:  # the scripts share examples/_progress.py, found next to them
+        sys.path.insert(0, str(EXAMPLES))
     spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
