@@ -335,17 +335,7 @@ def check_embeddings(
             hint = "Stack embeddings row-wise, e.g. x.reshape(len(x), -1)."
         msg = f"`{name}` must be 2-D with shape (n_samples, n_features); got shape {shape}. {hint}"
         raise ValueError(msg)
-    n, d = (int(s) for s in arr.shape)
-    if n == 0 or d == 0:
-        msg = f"`{name}` is empty (shape {(n, d)}); expected at least {min_samples} rows and {min_features} column(s)."
-        raise ValueError(msg)
-    if n < min_samples:
-        msg = (f"`{name}` has {n} rows; at least {min_samples} samples are needed for these tests "
-               "(their null distributions are undefined below that). Collect more embeddings.")
-        raise ValueError(msg)
-    if d < min_features:
-        msg = f"`{name}` has {d} feature(s); at least {min_features} are needed here."
-        raise ValueError(msg)
+    _check_size(arr.shape, name, min_samples, min_features)
     lo, hi = _value_range(arr, xp)
     _check_finite(arr, xp, name, (lo, hi))
     scale_exponent = _scale_exponent(max(-lo, hi), arr.dtype, dtype)
@@ -406,17 +396,7 @@ def _check_lazy(x: Any, *, name: str, dtype: DTypeName, min_samples: int, min_fe
         x = x.astype(np.float64 if dtype == "float64" else np.float32)
     if len(x.chunks[1]) > 1:
         x = x.rechunk({1: -1})
-    n, d = (int(s) for s in x.shape)
-    if n == 0 or d == 0:
-        msg = f"`{name}` is empty (shape {(n, d)}); expected at least {min_samples} rows and {min_features} column(s)."
-        raise ValueError(msg)
-    if n < min_samples:
-        msg = (f"`{name}` has {n} rows; at least {min_samples} samples are needed for these tests "
-               "(their null distributions are undefined below that). Collect more embeddings.")
-        raise ValueError(msg)
-    if d < min_features:
-        msg = f"`{name}` has {d} feature(s); at least {min_features} are needed here."
-        raise ValueError(msg)
+    n, _ = _check_size(x.shape, name, min_samples, min_features)
     import dask
 
     lo_a, hi_a, sums = dask.compute(x.min(), x.max(), x.sum(axis=0, dtype=np.float64))  # one read
@@ -489,6 +469,22 @@ def _scale_exponent(max_abs: float, storage_dtype: Any, compute: DTypeName) -> i
     # scaled maximum in [0.5, 1); the clip keeps the factor representable in the storage dtype
     top = 127 if _itemsize(storage_dtype) == 4 else 1023
     return int(min(-e, top))
+
+
+def _check_size(shape: Any, name: str, min_samples: int, min_features: int) -> tuple[int, int]:
+    """``(n, d)`` of a 2-D shape, or a clear error when it is empty or below the minimum sizes."""
+    n, d = (int(s) for s in shape)
+    if n == 0 or d == 0:
+        msg = f"`{name}` is empty (shape {(n, d)}); expected at least {min_samples} rows and {min_features} column(s)."
+        raise ValueError(msg)
+    if n < min_samples:
+        msg = (f"`{name}` has {n} rows; at least {min_samples} samples are needed for these tests "
+               "(their null distributions are undefined below that). Collect more embeddings.")
+        raise ValueError(msg)
+    if d < min_features:
+        msg = f"`{name}` has {d} feature(s); at least {min_features} are needed here."
+        raise ValueError(msg)
+    return n, d
 
 
 def _check_finite(arr: Array, xp: Any, name: str, value_range: tuple[float, float] | None = None) -> None:
